@@ -1,0 +1,32 @@
+import * as tf from "@tensorflow/tfjs";
+import * as wasm from "@tensorflow/tfjs-backend-wasm";
+wasm.setWasmPaths(process.cwd()+"/node_modules/@tensorflow/tfjs-backend-wasm/dist/");
+await tf.setBackend(process.argv[2] ?? "wasm"); await tf.ready();
+function bench(name, f, n=500) {
+  const g = () => { tf.tidy(() => { f(); }); };
+  for (let i=0;i<30;i++) g();
+  const t=performance.now(); for (let i=0;i<n;i++) g(); const dt=(performance.now()-t)/n*1000;
+  console.log(name.padEnd(40), dt.toFixed(1), "us");
+}
+const a = tf.randomNormal([128,256]), w = tf.randomNormal([256,256]), aT = tf.randomNormal([256,128]);
+const small = tf.randomNormal([4]), ones = tf.ones([1,128]), bias = tf.zeros([256]);
+bench("matMul 128x256x256", () => tf.matMul(a,w));
+bench("matMul transposeA (256x128)^T w", () => tf.matMul(aT,w,true,false));
+bench("matMul transposeB a w^T", () => tf.matMul(a,w,false,true));
+bench("transpose 128x256", () => tf.transpose(a));
+bench("transpose + matMul", () => tf.matMul(tf.transpose(aT),w));
+bench("sum axis0 128x256", () => tf.sum(a,0));
+bench("ones matMul 1x128 @128x256", () => tf.matMul(ones,a));
+bench("relu 128x256", () => tf.relu(a));
+bench("add 128x256", () => tf.add(a,a));
+bench("mul 128x256", () => tf.mul(a,a));
+bench("step 128x256", () => tf.step(a));
+bench("greater 128x256", () => tf.greater(a,0));
+bench("add small", () => tf.add(small,small));
+bench("mul scalar small", () => tf.mul(small,2));
+bench("fused matMul bias relu", () => tf.fused.matMul({a, b:w, bias, activation:"relu"}));
+bench("fused matMul bias", () => tf.fused.matMul({a, b:w, bias}));
+bench("matMul 128x8x256", () => tf.matMul(tf.ones([128,8]), tf.ones([8,256])));
+bench("tensor2d create 128x8", () => tf.tensor2d(new Float32Array(1024),[128,8]));
+const x1 = tf.ones([1,8]), w1 = tf.ones([8,256]), w2=tf.ones([256,256]), w3=tf.ones([256,4]), b3=tf.zeros([4]);
+bench("MLP fwd batch1", () => { let h = tf.fused.matMul({a:x1,b:w1,bias,activation:"relu"}); h = tf.fused.matMul({a:h,b:w2,bias,activation:"relu"}); h = tf.fused.matMul({a:h,b:w3,bias:b3}); tf.argMax(h,1).dataSync(); });

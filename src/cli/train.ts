@@ -1,0 +1,35 @@
+import type { CommandModule } from "yargs";
+import { DEFAULT_PRESET, configToYaml, loadConfig } from "../config/load.js";
+import { QttdmError } from "../core/errors.js";
+import { withConfigOptions } from "./common.js";
+
+interface Args {
+  config?: string;
+  set: string[];
+  printConfig: boolean;
+  resume?: string;
+}
+
+export const trainCommand: CommandModule<object, Args> = {
+  command: "train",
+  describe: "Train an agent (default: DQN with ReaPER+ replay on LunarLander-v3)",
+  builder: (y) =>
+    withConfigOptions(y)
+      .option("print-config", { type: "boolean", default: false, describe: "Print the resolved config and exit" })
+      .option("resume", { type: "string", describe: "Continue the run in this run directory from its last checkpoint" })
+      .example("$0 train", `train with configs/${DEFAULT_PRESET}.yaml`)
+      .example("$0 train --config lunarlander/dqn-uniform --set experiment.seed=2", "a preset with an override")
+      .example("$0 train --print-config --set replay.sampler=per", "show the resolved config")
+      .example("$0 train --resume runs/LunarLander-v3__default__1__2026-11-25T09-30-00", "resume a run") as never,
+  handler: async (args) => {
+    const config = loadConfig({ config: args.config ?? DEFAULT_PRESET, set: args.set });
+    if (args.printConfig) {
+      process.stdout.write(configToYaml(config));
+      return;
+    }
+    throw new QttdmError(
+      `training is not available yet: the ${config.agent.kind} agent and trainer are not implemented in this version ` +
+        "(see the project's open issues); use `qttdm env rollout` or `qttdm bench` meanwhile",
+    );
+  },
+};

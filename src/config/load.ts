@@ -1,0 +1,181 @@
+/**
+ * Loading a run config: a YAML file (a path or a preset name such as `lunarlander/dqn-reaper`),
+ * optional `extends:` chains, repeated `--set a.b.c=value` overrides (values parsed as YAML scalars),
+ * then validation against the schema with errors that name the key path, the value and what was expected.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import YAML from "yaml";
+import type { z } from "zod";
+import { ConfigError, show } from "../core/errors.js";
+import { configSchema, type Config } from "./schema.js";
+
+/** The `configs/` directory shipped with the package (works from src/ and dist/). */
+export const PRESETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../configs");
+
+/** The preset `qttdm train` uses when no --config is given. */
+export const DEFAULT_PRESET = "lunarlander/dqn-reaper";
+
+type Raw = Record<string, unknown>;
+
+export interface LoadOptions {
+  /** Path to a YAML file, or a preset name relative to configs/ (with or without `.yaml`). */
+  config?: string;
+  /** `a.b.c=value` overrides applied in order after the file. */
+  set?: string[];
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const raw = opts.config ? readConfigFile(resolveConfigPath(opts.config), []) : {};
+  for (const assignment of opts.set ?? []) applyOverride(raw, assignment);
+  return validateConfig(raw);
+}
+
+/** A path to an existing file, or a preset name under configs/. */
+export function resolveConfigPath(nameOrPath: string, relativeTo = process.cwd()): string {
+  const candidates = [resolve(relativeTo, nameOrPath)];
+  if (!isAbsolute(nameOrPath)) {
+    const preset = nameOrPath.endsWith(".yaml") ? nameOrPath : `${nameOrPath}.yaml`;
+    candidates.push(resolve(relativeTo, preset), resolve(PRESETS_DIR, preset));
+  }
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new ConfigError(
+      `config file not found: ${JSON.stringify(nameOrPath)} (looked at ${candidates.join(", ")}); ` +
+        `expected a YAML file path or a preset name such as ${JSON.stringify(DEFAULT_PRESET)} (see \`ls ${PRESETS_DIR}\`)`,
+    );
+  }
+  return found;
+}
+
+function readConfigFile(path: string, chain: string[]): Raw {
+  if (chain.includes(path)) throw new ConfigError(`config "extends" cycle: ${[...chain, path].join(" -> ")}`);
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) parsed = {};
+  if (!isPlainObject(parsed)) throw new ConfigError(`config file ${path}: expected a mapping of keys at the top level, got ${show(parsed)}`);
+  const { extends: base, ...rest } = parsed;
+  if (base === undefined) return rest;
+  if (typeof base !== "string") throw new ConfigError(`config key "extends" in ${path}: got ${show(base)}; expected a file path or preset name`);
+  return deepMerge(readConfigFile(resolveConfigPath(base, dirname(path)), [...chain, path]), rest);
+}
+
+/** Applies one `a.b.c=value` override; the value is parsed as a YAML scalar (or flow collection). */
+export function applyOverride(raw: Raw, assignment: string): void {
+  const eq = assignment.indexOf("=");
+  if (eq <= 0) throw new ConfigError(`--set ${JSON.stringify(assignment)}: expected key.path=value, e.g. replay.sampler=per`);
+  const path = assignment.slice(0, eq).trim().split(".");
+  if (path.some((p) => p === "")) throw new ConfigError(`--set ${JSON.stringify(assignment)}: empty segment in key path`);
+  let value: unknown;
+  try {
+    value = YAML.parse(assignment.slice(eq + 1));
+  } catch (e) {
+    throw new ConfigError(`--set ${JSON.stringify(assignment)}: value is not valid YAML: ${(e as Error).message}`);
+  }
+  let node = raw;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === undefined) node[key] = {};
+    else if (!isPlainObject(next)) throw new ConfigError(`--set ${JSON.stringify(assignment)}: "${key}" is ${show(next)}, not a section`);
+    node = node[key] as Raw;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/** Validates a raw object and returns the resolved config, or throws one ConfigError listing every problem. */
+export function validateConfig(raw: unknown): Config {
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => describeIssue(issue));
+  throw new ConfigError(`invalid config:\n  - ${lines.join("\n  - ")}`);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const at = issue.path.join(".");
+  if (issue.code === "unrecognized_keys") {
+    const known = keysAt(issue.path as PropertyKey[]);
+    return issue.keys
+      .map((k) => {
+        const key = at ? `${at}.${k}` : k;
+        const hint = closest(k, known);
+        return `unknown config key "${key}"` + (hint ? `; did you mean "${at ? `${at}.${hint}` : hint}"?` : `; valid keys here: ${known.join(", ")}`);
+      })
+      .join("\n  - ");
+  }
+  const got = "input" in issue ? `got ${show(issue.input)}` : "missing";
+  return `config key "${at}": ${got}; ${expectation(issue)}`;
+}
+
+function expectation(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_type":
+      return `expected ${issue.expected}`;
+    case "invalid_value":
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "too_small":
+      return `expected ${issue.origin === "number" ? "a number" : issue.origin} ${issue.inclusive ? ">=" : ">"} ${issue.minimum}`;
+    case "too_big":
+      return `expected ${issue.origin === "number" ? "a number" : issue.origin} ${issue.inclusive ? "<=" : "<"} ${issue.maximum}`;
+    default:
+      return issue.message.replace(/^Invalid input: /, "");
+  }
+}
+
+/** The keys the schema declares for the object at `path` (for "did you mean"). */
+function keysAt(path: PropertyKey[]): string[] {
+  let node: z.ZodType | undefined = configSchema;
+  for (const key of path) node = objectShape(node)?.[key as string];
+  return Object.keys(objectShape(node) ?? {});
+}
+
+function objectShape(node: z.ZodType | undefined): Record<string, z.ZodType> | undefined {
+  let cur: any = node;
+  while (cur && !cur.shape && cur._zod?.def?.innerType) cur = cur._zod.def.innerType;
+  return cur?.shape;
+}
+
+export function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDist = Infinity;
+  for (const c of candidates) {
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDist) [best, bestDist] = [c, d];
+  }
+  return bestDist <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+function isPlainObject(v: unknown): v is Raw {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Raw, over: Raw): Raw {
+  const out: Raw = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Raw, v) : v;
+  }
+  return out;
+}
+
+/** The resolved config as YAML (what `--print-config` shows and config.yaml stores). */
+export function configToYaml(config: Config): string {
+  return YAML.stringify(config);
+}

@@ -1,0 +1,76 @@
+/**
+ * The typed configuration of a qttdm run. Every key has a default and a one-line doc (`.describe`);
+ * `docs/configs.md` is generated from this schema (`npm run docs`), and a test fails when it is stale.
+ * Sections owned by other modules (replay, agent) are declared in those modules and composed here.
+ */
+import { z } from "zod";
+import { agentConfigSchema } from "../agents/config.js";
+import { replayConfigSchema } from "../replay/config.js";
+
+/** Non-negative integer step counts. */
+const steps = () => z.number().int().nonnegative();
+
+export const experimentSchema = z
+  .object({
+    name: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' or '-'").default("default")
+      .describe("Experiment name; part of the run directory name."),
+    seed: z.number().int().nonnegative().default(1).describe("Seed for every random stream of the run (env i gets seed + i)."),
+    totalSteps: steps().min(1).default(200_000).describe("Environment steps to train for (summed over vector env copies)."),
+    backend: z.enum(["auto", "tensorflow", "wasm", "cpu"]).default("auto")
+      .describe("tfjs backend: auto picks tfjs-node-gpu, then tfjs-node, then wasm, then cpu."),
+    runsDir: z.string().default("runs").describe("Directory under which run directories are created."),
+  })
+  .strict();
+
+export const envSchema = z
+  .object({
+    id: z.string().default("LunarLander-v3").describe("Registered environment id (`qttdm env list`)."),
+    options: z.record(z.string(), z.unknown()).default({})
+      .describe("Options passed to makeEnv, e.g. {continuous: true, enableWind: true}; validated by the env."),
+    numEnvs: z.number().int().min(1).max(256).default(1).describe("Environment copies stepped together by the collector."),
+  })
+  .strict();
+
+export const evalSchema = z
+  .object({
+    every: steps().default(10_000).describe("Evaluate every this many env steps (0 disables periodic evaluation)."),
+    episodes: z.number().int().min(1).default(5).describe("Greedy evaluation episodes, on fixed seeds."),
+    seed: z.number().int().nonnegative().default(1_000_000)
+      .describe("Seed of the first evaluation episode (episode i uses seed + i), disjoint from training seeds."),
+  })
+  .strict();
+
+export const checkpointSchema = z
+  .object({
+    every: steps().default(50_000).describe("Write a checkpoint every this many env steps (0: only at the end)."),
+    replay: z.boolean().default(true).describe("Include the replay buffer in checkpoints (needed for exact resume)."),
+  })
+  .strict();
+
+export const loggingSchema = z
+  .object({
+    tensorboard: z.boolean().default(true).describe("Write a TensorBoard event file besides metrics.jsonl."),
+    every: z.number().int().min(1).default(1_000).describe("Log training scalars every this many env steps."),
+    flushSeconds: z.number().positive().default(5).describe("Flush logs to disk at least this often."),
+    progress: z.boolean().default(true).describe("Show a progress display (a plain periodic line when not a TTY)."),
+  })
+  .strict();
+
+/**
+ * The composed schema. Sections are objects with `.prefault({})` so that an absent section gets
+ * every default (zod 4's `.default` would return the literal `{}` without filling it).
+ */
+export const configSchema = z
+  .object({
+    experiment: experimentSchema.prefault({}).describe("Run identity, length and compute backend."),
+    env: envSchema.prefault({}).describe("Environment and vectorisation."),
+    agent: agentConfigSchema.prefault({}).describe("The learning agent and its networks."),
+    replay: replayConfigSchema.prefault({}).describe("Replay buffer storage and sampler."),
+    eval: evalSchema.prefault({}).describe("Periodic greedy evaluation."),
+    checkpoint: checkpointSchema.prefault({}).describe("Checkpoints for resuming and evaluation."),
+    logging: loggingSchema.prefault({}).describe("Metrics, TensorBoard and progress display."),
+  })
+  .strict();
+
+/** A fully resolved config (every default filled in). */
+export type Config = z.infer<typeof configSchema>;
