@@ -1,6 +1,5 @@
 import type { CommandModule } from "yargs";
 import { DEFAULT_PRESET, configToYaml, loadConfig } from "../config/load.js";
-import { QttdmError } from "../core/errors.js";
 import { withConfigOptions } from "./common.js";
 
 interface Args {
@@ -27,9 +26,7 @@ export const trainCommand: CommandModule<object, Args> = {
       process.stdout.write(configToYaml(config));
       return;
     }
-    throw new QttdmError(
-      `training is not available yet: the ${config.agent.kind} agent and trainer are not implemented in this version ` +
-        "(see the project's open issues); use `qttdm env rollout` or `qttdm bench` meanwhile",
-    );
+    const { train } = await import("../train/trainer.js");
+    await train({ config, resume: args.resume });
   },
 };

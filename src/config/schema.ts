@@ -4,7 +4,7 @@
  * Sections owned by other modules (replay, agent) are declared in those modules and composed here.
  */
 import { z } from "zod";
-import { agentConfigSchema } from "../agents/config.js";
+import { agentConfigSchema, disrcSchema, trainSchema } from "../agents/config.js";
 import { replayConfigSchema } from "../replay/config.js";
 
 /** Non-negative integer step counts. */
@@ -65,7 +65,9 @@ export const configSchema = z
     experiment: experimentSchema.prefault({}).describe("Run identity, length and compute backend."),
     env: envSchema.prefault({}).describe("Environment and vectorisation."),
     agent: agentConfigSchema.prefault({}).describe("The learning agent and its networks."),
+    train: trainSchema.prefault({}).describe("Collection and update cadence."),
     replay: replayConfigSchema.prefault({}).describe("Replay buffer storage and sampler."),
+    disrc: disrcSchema.prefault({}).describe("DISRC surprise-scaled TD losses."),
     eval: evalSchema.prefault({}).describe("Periodic greedy evaluation."),
     checkpoint: checkpointSchema.prefault({}).describe("Checkpoints for resuming and evaluation."),
     logging: loggingSchema.prefault({}).describe("Metrics, TensorBoard and progress display."),

@@ -20,7 +20,7 @@ function defaultBucketLimits(): Float64Array {
   return limits;
 }
 
-/** TensorFlow's default bucket limits (1,549 edges, ascending). */
+/** TensorFlow's default bucket limits (1,551 edges, ascending: 775 negative, 0, 775 positive). */
 export const DEFAULT_BUCKET_LIMITS: Float64Array = defaultBucketLimits();
 
 export interface HistogramSummary {

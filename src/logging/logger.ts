@@ -27,8 +27,13 @@ export class Logger {
   static open(dir: string, options: LoggerOptions = {}): Logger {
     const clock = options.clock ?? (() => Date.now() / 1000);
     const sinks: LogSink[] = [new JsonlSink(dir)];
-    if (options.tensorboard ?? true) sinks.push(new TensorBoardSink(dir, clock()));
-    return new Logger(sinks, options);
+    try {
+      if (options.tensorboard ?? true) sinks.push(new TensorBoardSink(dir, clock()));
+      return new Logger(sinks, options);
+    } catch (err) {
+      for (const s of sinks) s.close();
+      throw err;
+    }
   }
 
   constructor(sinks: LogSink[], options: LoggerOptions = {}) {

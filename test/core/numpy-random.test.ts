@@ -1,11 +1,11 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { NumpyGenerator, seedSequenceGenerateState } from "../../src/core/numpy-random.js";
+import { readReference } from "../envs/reference-data.js";
 
 interface RngCheck {
   seeds: { seed: number; pcg64_random_raw_uint64: string[]; random_doubles: number[]; integers_m9999_9999: number[] }[];
 }
-const ref = JSON.parse(readFileSync("/work/shared/reference/lunarlander/rng_check.json", "utf8")) as RngCheck;
+const ref = readReference<RngCheck>("lunarlander/rng_check.json");
 
 describe("NumpyGenerator (numpy PCG64 + SeedSequence)", () => {
   it("SeedSequence(0).generate_state(4) matches numpy", () => {

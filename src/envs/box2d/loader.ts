@@ -22,15 +22,14 @@ export function loadBox2D(): Promise<Box2DModule> {
       const bytes = readFileSync(scriptPath.replace(/\.js$/, ".wasm"));
       const wasmBinary = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
       // Emscripten's Node glue installs process-wide rethrowing handlers; a library must not.
-      const before = {
-        uncaughtException: new Set(process.listeners("uncaughtException")),
-        unhandledRejection: new Set(process.listeners("unhandledRejection")),
-      };
+      const emitter = process as unknown as NodeJS.EventEmitter;
+      const events = ["uncaughtException", "unhandledRejection"];
+      const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
       try {
         return await factory({ wasmBinary });
       } finally {
-        for (const event of ["uncaughtException", "unhandledRejection"] as const) {
-          for (const l of process.listeners(event)) if (!before[event].has(l)) process.removeListener(event, l);
+        for (const e of events) {
+          for (const l of emitter.listeners(e)) if (!before.get(e)!.has(l)) emitter.removeListener(e, l as (...args: unknown[]) => void);
         }
       }
     })();
@@ -40,4 +39,18 @@ export function loadBox2D(): Promise<Box2DModule> {
     });
   }
   return cached;
+}
+
+export interface WasmHeapProbe {
+  /** Size of the module's linear memory (grows, never shrinks). */
+  memoryBytes: number;
+  /** Address a fresh 1 MiB block gets: it climbs when allocations leak, even before memory grows. */
+  topAddress: number;
+}
+
+/** Measures the wasm heap of the Box2D module, for leak checks across resets. */
+export function wasmHeapProbe(B: Box2DModule): WasmHeapProbe {
+  const p = B._malloc(1 << 20);
+  B._free(p);
+  return { memoryBytes: B.HEAPU8.length, topAddress: p };
 }

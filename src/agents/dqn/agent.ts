@@ -1,0 +1,231 @@
+/**
+ * The DQN critic agent: Double DQN (or vanilla) targets, Huber loss, Adam with separate encoder and
+ * head learning rates and global-norm clipping, a target network (hard copy or Polyak), ε-greedy
+ * exploration on a schedule, optional dueling head, and optional DISRC loss scaling.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ConfigError, DivergenceError } from "../../core/errors.js";
+import type { Rng } from "../../core/rng.js";
+import { scheduleValue, type ScheduleSpec } from "../../core/schedule.js";
+import { Adam } from "../../nets/optim.js";
+import { copyWeights, decodeArrays, loadWeights, polyakUpdate, saveWeights } from "../../nets/weights.js";
+import type { AgentConfig, DisrcConfig } from "../config.js";
+import { SurpriseModel } from "../disrc.js";
+import { gatherActions, huber, lossWeights, tdTarget } from "../td.js";
+import type { ReplaySpec, SampledBatch } from "../../replay/buffer.js";
+import type { ActMode, Agent, AgentEnvSpec, AgentState, Scalars, UpdateResult } from "../types.js";
+import { QNetwork } from "./q-network.js";
+
+export interface DqnSettings {
+  agent: AgentConfig;
+  disrc: DisrcConfig;
+  /** Env steps of the whole run (ε decays over a fraction of it). */
+  totalSteps: number;
+}
+
+export class DqnAgent implements Agent {
+  readonly kind = "dqn";
+  readonly online: QNetwork;
+  readonly target: QNetwork;
+  readonly optimizer: Adam;
+  readonly surprise: SurpriseModel | null;
+  readonly obsDim: number;
+  readonly numActions: number;
+  private readonly epsilon: ScheduleSpec;
+  /** Gradient updates done. */
+  updates = 0;
+
+  constructor(readonly settings: DqnSettings, spec: AgentEnvSpec, rng: Rng) {
+    const { agent, disrc } = settings;
+    if (spec.actionSpace.kind !== "discrete") {
+      throw new ConfigError(`the dqn agent needs a discrete action space, got a Box; use agent.kind: qttdm for continuous control`);
+    }
+    if (disrc.enabled && disrc.source === "tdm") {
+      throw new ConfigError(`config key "disrc.source": got "tdm"; expected "model" or "setpoint" for the dqn agent (it has no TDM)`);
+    }
+    this.obsDim = spec.observationSpace.shape.reduce((a, b) => a * b, 1);
+    this.numActions = spec.actionSpace.n;
+    this.online = new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
+    this.target = new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
+    copyWeights(this.online, this.target);
+    const headParams = new Map([...this.online.params()].filter(([name]) => !name.startsWith("q/encoder/")));
+    this.optimizer = new Adam(
+      [
+        { name: "encoder", params: this.online.encoder.params(), lr: agent.encoderLr ?? agent.lr },
+        { name: "head", params: headParams, lr: agent.lr },
+      ],
+      { lr: agent.lr, eps: agent.adamEps, clipNorm: agent.clipNorm },
+    );
+    this.surprise = disrc.enabled ? new SurpriseModel(disrc, this.obsDim, this.numActions, rng) : null;
+    const ex = agent.exploration;
+    this.epsilon = { kind: ex.shape, start: ex.start, end: ex.end, duration: Math.round(ex.fraction * settings.totalSteps) };
+  }
+
+  epsilonAt(step: number): number {
+    return scheduleValue(this.epsilon, step);
+  }
+
+  act(obs: Float32Array, n: number, mode: ActMode, step: number, rng: Rng): Int32Array {
+    const out = new Int32Array(n);
+    const eps = mode === "explore" ? this.epsilonAt(step) : 0;
+    // Draw the exploration coins first so the random stream does not depend on the network.
+    let needGreedy = false;
+    for (let i = 0; i < n; i++) {
+      if (eps > 0 && rng.random() < eps) out[i] = rng.integers(0, this.numActions);
+      else {
+        out[i] = -1;
+        needGreedy = true;
+      }
+    }
+    if (!needGreedy) return out;
+    const greedy = this.greedy(obs, n);
+    for (let i = 0; i < n; i++) if (out[i] === -1) out[i] = greedy[i]!;
+    return out;
+  }
+
+  /** argmax_a Q(s, a) for each row. */
+  greedy(obs: Float32Array, n: number): Int32Array {
+    const a = tf.tidy(() => tf.argMax(this.online.apply(tf.tensor2d(obs, [n, this.obsDim])), 1));
+    const values = a.dataSync() as Int32Array;
+    a.dispose();
+    return values;
+  }
+
+  /** Q-values [n * numActions] (for inspection and tests). */
+  qValues(obs: Float32Array, n: number): Float32Array {
+    const q = tf.tidy(() => this.online.apply(tf.tensor2d(obs, [n, this.obsDim])));
+    const values = q.dataSync() as Float32Array;
+    q.dispose();
+    return values;
+  }
+
+  actScalars(step: number): Scalars {
+    return { "charts/epsilon": this.epsilonAt(step) };
+  }
+
+  replaySpec(): ReplaySpec {
+    return { obsDim: this.obsDim, action: { kind: "discrete", n: this.numActions }, gamma: this.settings.agent.gamma };
+  }
+
+  update(b: SampledBatch): UpdateResult {
+    const { agent } = this.settings;
+    const scalars: Scalars = {};
+    let surprise: Float32Array | null = null;
+    if (this.surprise) {
+      const s = this.surprise.update({ n: b.n, obs: b.obs, actionFeatures: oneHot(b.action, b.n, this.numActions), nextObs: b.nextObs });
+      surprise = s.surprise;
+      scalars["disrc/surprise_mean"] = mean(surprise);
+      scalars["disrc/prediction_error"] = s.meanError;
+    }
+    const weights = lossWeights(b.weights, surprise);
+    if (surprise) scalars["disrc/weight_mean"] = mean(weights);
+
+    const obs = tf.tensor2d(b.obs, [b.n, this.obsDim]);
+    const actions = tf.tensor1d(Int32Array.from(b.action), "int32");
+    const w = tf.tensor1d(weights);
+    const y = tf.tidy(() => {
+      // n-step pieces from the replay: y = returns + γ^K (1 − done) Q(bootstrapObs, ·).
+      const next = tf.tensor2d(b.bootstrapObs, [b.n, this.obsDim]);
+      const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
+      return tdTarget(tf.tensor1d(b.returns), discount, this.target.apply(next), agent.double ? this.online.apply(next) : null);
+    });
+    let result;
+    try {
+      result = this.optimizer.step(() => {
+        const q = gatherActions(this.online.apply(obs), actions);
+        const td = tf.sub(y, q);
+        const loss = tf.div(tf.sum(tf.mul(w, huber(td, agent.huberDelta))), b.n) as tf.Scalar;
+        return { loss, aux: { td, q } };
+      });
+    } finally {
+      tf.dispose([obs, actions, w, y]);
+    }
+    const td = result.aux.td as Float32Array;
+    const qMean = mean(result.aux.q as Float32Array);
+    if (!Number.isFinite(result.loss) || !Number.isFinite(qMean)) {
+      throw new DivergenceError(`training diverged at update ${this.updates + 1}: loss ${result.loss}, mean Q ${qMean}`);
+    }
+    this.updates += 1;
+    if (this.updates % agent.target.every === 0) {
+      if (agent.target.mode === "hard") copyWeights(this.online, this.target);
+      else polyakUpdate(this.online, this.target, agent.target.tau);
+    }
+    scalars["losses/td_loss"] = result.loss;
+    scalars["losses/q_values"] = qMean;
+    scalars["losses/grad_norm"] = result.gradNorm;
+    return { indices: b.indices, tdError: td, surprise: surprise ?? undefined, scalars };
+  }
+
+  state(): AgentState {
+    const blobs: Record<string, Uint8Array> = {
+      online: saveWeights(this.online, this.optimizer),
+      target: saveWeights(this.target),
+    };
+    if (this.surprise) blobs.surprise = saveWeights(this.surprise.params(), this.surprise.adam ?? undefined);
+    return { blobs, meta: { kind: this.kind, updates: this.updates, surprise: this.surprise?.meta() ?? null } };
+  }
+
+  load(state: AgentState): void {
+    const need = (name: string) => {
+      const blob = state.blobs[name];
+      if (!blob) throw new ConfigError(`agent state has no "${name}" weights (has: ${Object.keys(state.blobs).join(", ")})`);
+      return blob;
+    };
+    loadWeights(need("online"), this.online, this.optimizer, "online weights");
+    loadWeights(need("target"), this.target, undefined, "target weights");
+    if (this.surprise) {
+      loadWeights(need("surprise"), this.surprise.params(), this.surprise.adam ?? undefined, "surprise model");
+      this.surprise.loadMeta(state.meta.surprise as Record<string, unknown>);
+    }
+    this.updates = Number(state.meta.updates ?? 0);
+  }
+
+  /** Loads only the encoder's parameters from another agent's state (`agent.encoderInit`). */
+  loadEncoder(state: AgentState): void {
+    const online = state.blobs.online;
+    if (!online) throw new ConfigError(`encoderInit: the checkpoint has no online weights`);
+    const encoderOnly = new Map([...this.online.params()].filter(([name]) => name.startsWith("q/encoder/")));
+    loadWeightsSubset(online, encoderOnly);
+    copyWeights(this.online, this.target);
+  }
+
+  parameterCounts(): Record<string, number> {
+    const counts: Record<string, number> = { critic: this.online.numParams() };
+    if (this.surprise) counts.surprise = this.surprise.numParams();
+    return counts;
+  }
+
+  dispose(): void {
+    this.online.dispose();
+    this.target.dispose();
+    this.optimizer.dispose();
+    this.surprise?.dispose();
+  }
+}
+
+function loadWeightsSubset(bytes: Uint8Array, params: Map<string, tf.Variable>): void {
+  // The file holds the whole network; keep only the requested parameters' arrays.
+  const { arrays } = decodeArrays(bytes, "encoderInit checkpoint");
+  tf.tidy(() => {
+    for (const [name, v] of params) {
+      const a = arrays.get(`params/${name}`);
+      if (!a) throw new ConfigError(`encoderInit: the checkpoint has no parameter ${name}`);
+      if (a.shape.join("x") !== v.shape.join("x")) {
+        throw new ConfigError(`encoderInit: ${name} has shape [${a.shape}] in the checkpoint, the model expects [${v.shape}]`);
+      }
+      v.assign(tf.tensor(a.data, a.shape, "float32"));
+    }
+  });
+}
+
+function oneHot(actions: ArrayLike<number>, n: number, k: number): Float32Array {
+  const out = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) out[i * k + actions[i]!] = 1;
+  return out;
+}
+
+function mean(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return a.length ? s / a.length : 0;
+}

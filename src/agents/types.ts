@@ -1,0 +1,59 @@
+/**
+ * The agent interface between the trainer and the learners (DQN critic, QT-TDM). Data crosses it
+ * as typed arrays: observations batch-major `[n * obsDim]`, actions `[n]` (discrete, Int32Array) or
+ * `[n * actionDim]` (continuous, Float32Array).
+ */
+import type { Rng } from "../core/rng.js";
+import type { Box, Space } from "../envs/spaces.js";
+import type { ReplaySpec, SampledBatch } from "../replay/buffer.js";
+
+export type ActMode = "explore" | "greedy";
+
+/** Scalars an update reports for logging (tag → value), e.g. `losses/td_loss`. */
+export type Scalars = Record<string, number>;
+
+/** What an update gives back to the replay buffer and the logger. */
+export interface UpdateResult {
+  /** Replay indices the update used, to write statistics back to. */
+  indices: Int32Array;
+  /** Per-sample TD error (signed) of the critic. */
+  tdError: Float32Array;
+  /** Per-sample spread of TD errors across critic heads (ensemble reliability), when available. */
+  tdStd?: Float32Array;
+  /** Per-sample normalised surprise S ∈ [0, 1] (DISRC), when enabled. */
+  surprise?: Float32Array;
+  scalars: Scalars;
+}
+
+export interface AgentEnvSpec {
+  observationSpace: Box;
+  actionSpace: Space;
+}
+
+/** Serialisable agent state for checkpoints: weight blobs plus JSON-able counters. */
+export interface AgentState {
+  /** Named binary blobs (network weights, optimiser state). */
+  blobs: Record<string, Uint8Array>;
+  /** Counters, RNG states and anything else small. */
+  meta: Record<string, unknown>;
+}
+
+export interface Agent {
+  readonly kind: string;
+  /**
+   * Actions for a batch of observations. `step` is the env-step counter (exploration schedules);
+   * exploration randomness comes from `rng`.
+   */
+  act(obs: Float32Array, n: number, mode: ActMode, step: number, rng: Rng): Int32Array | Float32Array;
+  /** One gradient update from a replay sample; returns what goes back to the buffer and the logger. */
+  update(batch: SampledBatch): UpdateResult;
+  /** The replay layout this agent needs (observation size, action kind, its γ for n-step returns). */
+  replaySpec(): ReplaySpec;
+  /** Scalars describing the current acting policy (e.g. `charts/epsilon`). */
+  actScalars(step: number): Scalars;
+  state(): AgentState;
+  load(state: AgentState): void;
+  /** Number of trainable parameters per component, e.g. {critic: 68_000}. */
+  parameterCounts(): Record<string, number>;
+  dispose(): void;
+}

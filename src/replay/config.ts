@@ -1,0 +1,55 @@
+/**
+ * Replay buffer configuration (the `replay` section of a run config).
+ *
+ * Step units: every schedule here is indexed by the `step` given to `ReplayBuffer.sample`; the
+ * trainer passes its gradient-update counter, so horizons count updates, not env steps.
+ * The discount γ for n-step returns is not configured here: it is the agent's γ, passed to the
+ * buffer in its `ReplaySpec`, so that there is one source of truth for it.
+ */
+import { z } from "zod";
+
+const unit = () => z.number().min(0).max(1);
+
+export const replayConfigSchema = z
+  .object({
+    capacity: z.number().int().min(1).max(2 ** 30).default(1_000_000)
+      .describe("Transitions held; the oldest is overwritten when full."),
+    sampler: z.enum(["uniform", "per", "reaper"]).default("reaper")
+      .describe("uniform; per: proportional PER (Schaul et al.); reaper: ReaPER+ annealed |δ|^α(t)·(1−ρ)^β(t)."),
+    alpha: unit().default(0.6).describe("PER priority exponent α: P(i) ∝ (|δ_i| + eps)^α."),
+    eps: z.number().positive().default(1e-6).describe("Added to |δ| so that no priority is zero (PER and ReaPER+)."),
+    isCorrection: z.boolean().default(true)
+      .describe("Return importance-sampling weights (N·P(i))^−β / max w for prioritised samplers (1 when off)."),
+    isBetaStart: unit().default(0.4).describe("IS exponent β at step 0 (annealed linearly)."),
+    isBetaEnd: unit().default(1).describe("IS exponent β at the end of isBetaSteps."),
+    isBetaSteps: z.number().int().nonnegative().default(1_000_000).describe("Steps over which the IS β anneals."),
+    reaperAlphaStart: unit().default(0.7).describe("ReaPER+ exponent α(t) on |δ| + eps at step 0."),
+    reaperAlphaEnd: unit().default(0.1).describe("ReaPER+ exponent α(t) at the end of reaperHorizon."),
+    reaperBetaStart: unit().default(0).describe("ReaPER+ exponent β(t) on the reliability 1 − ρ at step 0."),
+    reaperBetaEnd: unit().default(0.5).describe("ReaPER+ exponent β(t) at the end of reaperHorizon."),
+    reaperHorizon: z.number().int().nonnegative().default(1_000_000)
+      .describe("Steps over which ReaPER+'s α and β move from start to end, then stay."),
+    reaperShape: z.enum(["linear", "cosine"]).default("linear").describe("Shape of the ReaPER+ α/β annealing."),
+    reliability: z.enum(["td-spread", "episode", "ensemble"]).default("td-spread")
+      .describe("Unreliability ρ: td-spread (EMA of TD-error spread across re-evaluations), episode (ReaPER rule), ensemble (critic-head tdStd)."),
+    spreadRate: z.number().gt(0).max(1).default(0.3)
+      .describe("EMA rate of the td-spread and ensemble estimators (weight of the newest spread measurement)."),
+    nStep: z.number().int().min(1).max(64).default(1)
+      .describe("n-step returns computed at sample time (stop at episode end; truncation bootstraps)."),
+    refreshTolerance: z.number().min(0).default(0.01)
+      .describe("ReaPER+: rebuild every priority when α(t) or β(t) moved more than this since the last rebuild."),
+    refreshNormTolerance: z.number().min(0).default(0.05)
+      .describe("ReaPER+: also rebuild when the buffer-mean unreliability statistic moved by this relative amount."),
+    refreshEvery: z.number().int().nonnegative().default(10_000)
+      .describe("ReaPER+: also rebuild after this many updatePriorities calls (0: never by count)."),
+    sequenceStart: z.enum(["sampler", "uniform"]).default("sampler")
+      .describe("How sampleSequences picks window starts: by the configured sampler (with IS weights) or uniformly."),
+  })
+  .strict();
+
+export type ReplayConfig = z.infer<typeof replayConfigSchema>;
+
+/** The config with every default (for tests and callers that build a buffer directly). */
+export function replayConfig(overrides: Partial<z.input<typeof replayConfigSchema>> = {}): ReplayConfig {
+  return replayConfigSchema.parse(overrides);
+}

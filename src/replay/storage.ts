@@ -1,0 +1,252 @@
+/**
+ * Columnar ring of transitions.
+ *
+ * Next observations are stored by reference: `next[i] ≥ 0` is the ring index of the following step
+ * of the same episode, whose `obs` row is transition i's next observation; `next[i] < 0` encodes a
+ * row `-next[i] - 1` of a small spare-row pool that holds the next observation when no stored
+ * transition does (the final observation of an episode, or the latest step of a running episode).
+ * The same links make episodes walkable although a vector env interleaves the steps of several
+ * episodes in the ring: `sampleSequences` and n-step returns follow `next`, never `i + 1`.
+ *
+ * The ring is FIFO, so a transition is always evicted after its predecessor in the episode: the
+ * evicted index is the first of its episode's chain and nothing points to it.
+ */
+import { QttdmError, show } from "../core/errors.js";
+import { EpisodeTable, RowPool } from "./episodes.js";
+
+export type ActionSpec = { kind: "discrete"; n: number } | { kind: "continuous"; dim: number };
+
+/** What a buffer stores, fixed at construction. */
+export interface ReplaySpec {
+  obsDim: number;
+  action: ActionSpec;
+  /** The agent's discount, used for n-step returns at sample time. */
+  gamma: number;
+}
+
+/**
+ * k transitions, batch-major. Several episodes may be interleaved (one transition per vector-env
+ * copy); steps of one episode must arrive in order, `stepInEpisode` increasing by one, and each
+ * step's `obs` must equal the previous step's `nextObs`.
+ */
+export interface TransitionBatch {
+  obs: Float32Array; // [k * obsDim]
+  action: ArrayLike<number>; // [k] discrete, [k * dim] continuous
+  reward: ArrayLike<number>; // [k]
+  terminated: ArrayLike<number>; // [k], 0/1
+  truncated: ArrayLike<number>; // [k], 0/1
+  nextObs: Float32Array; // [k * obsDim]
+  episodeId: ArrayLike<number>; // [k], integers in [0, 2^31)
+  stepInEpisode: ArrayLike<number>; // [k], 0 for the first step
+}
+
+export class ReplayDataError extends QttdmError {}
+
+const TERMINATED = 1;
+const TRUNCATED = 2;
+
+export class TransitionStore {
+  readonly capacity: number;
+  readonly obsDim: number;
+  /** Floats per stored action (1 for discrete). */
+  readonly actionWidth: number;
+  readonly spec: ReplaySpec;
+  readonly obs: Float32Array;
+  readonly action: Uint8Array | Uint16Array | Int32Array | Float32Array;
+  readonly reward: Float32Array;
+  readonly flags: Uint8Array;
+  readonly episodeId: Int32Array;
+  readonly stepInEpisode: Int32Array;
+  readonly next: Int32Array;
+  readonly episodes = new EpisodeTable();
+  readonly pool: RowPool;
+  /** Transitions ever added; the next write goes to `added % capacity`. */
+  added = 0;
+
+  constructor(spec: ReplaySpec, capacity: number) {
+    validateSpec(spec);
+    this.spec = spec;
+    this.capacity = capacity;
+    const d = spec.obsDim;
+    this.obsDim = d;
+    this.obs = new Float32Array(capacity * d);
+    if (spec.action.kind === "discrete") {
+      const n = spec.action.n;
+      this.actionWidth = 1;
+      this.action = n <= 256 ? new Uint8Array(capacity) : n <= 65536 ? new Uint16Array(capacity) : new Int32Array(capacity);
+    } else {
+      this.actionWidth = spec.action.dim;
+      this.action = new Float32Array(capacity * spec.action.dim);
+    }
+    this.reward = new Float32Array(capacity);
+    this.flags = new Uint8Array(capacity);
+    this.episodeId = new Int32Array(capacity);
+    this.stepInEpisode = new Int32Array(capacity);
+    this.next = new Int32Array(capacity);
+    this.pool = new RowPool(d);
+  }
+
+  get size(): number {
+    return Math.min(this.added, this.capacity);
+  }
+
+  get head(): number {
+    return this.added % this.capacity;
+  }
+
+  terminated(i: number): boolean {
+    return (this.flags[i]! & TERMINATED) !== 0;
+  }
+
+  truncated(i: number): boolean {
+    return (this.flags[i]! & TRUNCATED) !== 0;
+  }
+
+  /** True when transition i ends its episode (terminated or truncated). */
+  ends(i: number): boolean {
+    return this.flags[i]! !== 0;
+  }
+
+  /** Copy transition i's next observation into `out` at `offset`. */
+  copyNextObs(i: number, out: Float32Array, offset: number): void {
+    const d = this.obsDim;
+    const nx = this.next[i]!;
+    const src = nx >= 0 ? this.obs : this.pool.rows;
+    let s = (nx >= 0 ? nx : -nx - 1) * d;
+    for (let k = 0; k < d; k++) out[offset + k] = src[s++]!;
+  }
+
+  /** Check the shapes and values of a batch; returns k. Nothing is written. */
+  checkBatch(b: TransitionBatch): number {
+    const k = b.reward.length;
+    const d = this.obsDim;
+    const expect = (name: string, len: number, want: number) => {
+      if (len !== want) throw new ReplayDataError(`add(): ${name} has length ${len}, expected ${want} (k = ${k} transitions from reward.length)`);
+    };
+    expect("obs", b.obs.length, k * d);
+    expect("nextObs", b.nextObs.length, k * d);
+    expect("action", b.action.length, k * this.actionWidth);
+    expect("terminated", b.terminated.length, k);
+    expect("truncated", b.truncated.length, k);
+    expect("episodeId", b.episodeId.length, k);
+    expect("stepInEpisode", b.stepInEpisode.length, k);
+    const a = this.spec.action;
+    for (let j = 0; j < k; j++) {
+      const id = b.episodeId[j]!;
+      if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) throw new ReplayDataError(`add(): episodeId[${j}] = ${show(id)}, expected an integer in [0, 2^31)`);
+      const st = b.stepInEpisode[j]!;
+      if (!Number.isInteger(st) || st < 0 || st > 0x7fffffff) throw new ReplayDataError(`add(): stepInEpisode[${j}] = ${show(st)}, expected a non-negative integer`);
+      if (a.kind === "discrete") {
+        const v = b.action[j]!;
+        if (!Number.isInteger(v) || v < 0 || v >= a.n) throw new ReplayDataError(`add(): action[${j}] = ${show(v)}, expected an integer in [0, ${a.n})`);
+      }
+    }
+    return k;
+  }
+
+  /**
+   * Check that transition j of `b` may be written at `head` (episode continuity) before anything is
+   * changed, so a refused transition leaves the buffer as it was.
+   */
+  checkContinuity(b: TransitionBatch, j: number): void {
+    const id = b.episodeId[j]!;
+    const s = this.episodes.slot(id);
+    if (s < 0) return;
+    const head = this.head;
+    const last = this.episodes.last[s]!;
+    // The episode disappears with this write's eviction, so the transition starts a fresh chain.
+    if (this.added >= this.capacity && this.episodes.first[s] === head && last === head) return;
+    const step = b.stepInEpisode[j]!;
+    if (this.episodes.finished[s]) {
+      throw new ReplayDataError(`add(): episode ${id} already ended at step ${this.episodes.lastStep[s]}, got another transition (step ${step}); episode ids must be unique`);
+    }
+    if (step !== this.episodes.lastStep[s]! + 1) {
+      throw new ReplayDataError(`add(): episode ${id} step ${step} follows step ${this.episodes.lastStep[s]}, expected step ${this.episodes.lastStep[s]! + 1}`);
+    }
+    const d = this.obsDim;
+    const row = -this.next[last]! - 1;
+    const rows = this.pool.rows;
+    for (let k = 0; k < d; k++) {
+      const x = b.obs[j * d + k]!;
+      const y = rows[row * d + k]!;
+      if (x !== y && !(x !== x && y !== y)) {
+        throw new ReplayDataError(
+          `add(): episode ${id} step ${step}: obs[${k}] = ${x} differs from the nextObs[${k}] = ${y} given for step ${step - 1}; ` +
+            "the buffer stores next observations by reference and needs them equal",
+        );
+      }
+    }
+  }
+
+  /** Remove the transition at `i` (the oldest) from its episode. Returns its episode slot (-1 if the episode is gone). */
+  evict(i: number): number {
+    const s = this.episodes.slot(this.episodeId[i]!);
+    const nx = this.next[i]!;
+    if (nx >= 0) {
+      this.episodes.first[s] = nx;
+      this.episodes.length[s]!--;
+      return s;
+    }
+    this.pool.release(-nx - 1);
+    this.episodes.release(s);
+    return -1;
+  }
+
+  /** Write transition j of `b` at `head` (already evicted and checked). Returns its episode slot. */
+  write(b: TransitionBatch, j: number): number {
+    const i = this.head;
+    const d = this.obsDim;
+    const obs = this.obs;
+    for (let k = 0; k < d; k++) obs[i * d + k] = b.obs[j * d + k]!;
+    const w = this.actionWidth;
+    for (let k = 0; k < w; k++) this.action[i * w + k] = b.action[j * w + k]!;
+    this.reward[i] = b.reward[j]!;
+    this.flags[i] = (b.terminated[j] ? TERMINATED : 0) | (b.truncated[j] ? TRUNCATED : 0);
+    const id = b.episodeId[j]!;
+    const step = b.stepInEpisode[j]!;
+    this.episodeId[i] = id;
+    this.stepInEpisode[i] = step;
+    const ep = this.episodes;
+    let s = ep.slot(id);
+    if (s >= 0) {
+      const last = ep.last[s]!;
+      this.pool.release(-this.next[last]! - 1);
+      this.next[last] = i;
+      ep.last[s] = i;
+      ep.lastStep[s] = step;
+      ep.length[s]!++;
+    } else {
+      s = ep.open(id, i, step);
+    }
+    const row = this.pool.alloc();
+    const rows = this.pool.rows;
+    for (let k = 0; k < d; k++) rows[row * d + k] = b.nextObs[j * d + k]!;
+    this.next[i] = -row - 1;
+    if (this.flags[i]) ep.finished[s] = 1;
+    this.added++;
+    return s;
+  }
+
+  /** Bytes held by the columns, the episode table and the spare-row pool. */
+  bytes(): number {
+    const e = this.episodes;
+    return (
+      this.obs.byteLength + this.action.byteLength + this.reward.byteLength + this.flags.byteLength +
+      this.episodeId.byteLength + this.stepInEpisode.byteLength + this.next.byteLength + this.pool.rows.byteLength +
+      e.id.byteLength * 5 + e.finished.byteLength + e.total.byteLength
+    );
+  }
+}
+
+function validateSpec(spec: ReplaySpec): void {
+  if (!Number.isInteger(spec.obsDim) || spec.obsDim < 1) throw new QttdmError(`ReplaySpec.obsDim = ${show(spec.obsDim)}, expected a positive integer`);
+  const a = spec.action;
+  if (a?.kind === "discrete") {
+    if (!Number.isInteger(a.n) || a.n < 1) throw new QttdmError(`ReplaySpec.action.n = ${show(a.n)}, expected a positive integer`);
+  } else if (a?.kind === "continuous") {
+    if (!Number.isInteger(a.dim) || a.dim < 1) throw new QttdmError(`ReplaySpec.action.dim = ${show(a.dim)}, expected a positive integer`);
+  } else {
+    throw new QttdmError(`ReplaySpec.action = ${show(a)}, expected {kind: "discrete", n} or {kind: "continuous", dim}`);
+  }
+  if (!(spec.gamma >= 0 && spec.gamma <= 1)) throw new QttdmError(`ReplaySpec.gamma = ${show(spec.gamma)}, expected a number in [0, 1]`);
+}

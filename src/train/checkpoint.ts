@@ -1,0 +1,106 @@
+/**
+ * Checkpoints: one directory per checkpoint under `<run>/checkpoints/`, e.g. `step-000050000/`,
+ * holding `trainer.json` (counters, RNG states, env positions, resolved config), one `.bin` file per
+ * agent blob (weights, optimiser state) and optionally `replay.bin`.
+ *
+ * Atomicity: everything is written into a temporary sibling directory which is renamed into place
+ * only when complete, then `latest` (a one-line pointer file) is replaced by rename. A crash at any
+ * moment leaves either the previous checkpoint or the new one, never a half-written one.
+ */
+import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { FileFormatError } from "../core/errors.js";
+import type { AgentState } from "../agents/types.js";
+
+export const CHECKPOINT_VERSION = 1;
+
+export interface CheckpointContents {
+  /** JSON-able trainer state: counters, RNG states, env positions, config. */
+  trainer: Record<string, unknown>;
+  agent: AgentState;
+  /** Writes the replay snapshot to the given path (omitted when replay is not checkpointed). */
+  writeReplay?: (path: string) => void | Promise<void>;
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  trainer: Record<string, unknown>;
+  agent: AgentState;
+  /** Path of the replay snapshot, if the checkpoint has one. */
+  replayPath: string | null;
+}
+
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(9, "0")}`;
+}
+
+export async function saveCheckpoint(checkpointsDir: string, name: string, c: CheckpointContents): Promise<string> {
+  mkdirSync(checkpointsDir, { recursive: true });
+  const final = join(checkpointsDir, name);
+  const tmp = join(checkpointsDir, `.tmp-${name}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  for (const [blob, bytes] of Object.entries(c.agent.blobs)) writeDurable(join(tmp, `${blob}.bin`), bytes);
+  if (c.writeReplay) await c.writeReplay(join(tmp, "replay.bin"));
+  const manifest = {
+    version: CHECKPOINT_VERSION,
+    trainer: c.trainer,
+    agentMeta: c.agent.meta,
+    blobs: Object.keys(c.agent.blobs),
+    replay: c.writeReplay ? "replay.bin" : null,
+  };
+  writeDurable(join(tmp, "trainer.json"), Buffer.from(JSON.stringify(manifest)));
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  const pointerTmp = join(checkpointsDir, `.latest-${process.pid}`);
+  writeDurable(pointerTmp, Buffer.from(`${name}\n`));
+  renameSync(pointerTmp, join(checkpointsDir, "latest"));
+  return final;
+}
+
+/** Accepts a run directory, its checkpoints directory, or one checkpoint directory. */
+export function resolveCheckpointDir(path: string): string {
+  if (!existsSync(path)) throw new FileFormatError(`checkpoint not found: ${path}`);
+  if (existsSync(join(path, "trainer.json"))) return path;
+  const dir = existsSync(join(path, "checkpoints")) ? join(path, "checkpoints") : path;
+  const pointer = join(dir, "latest");
+  if (existsSync(pointer)) return join(dir, readFileSync(pointer, "utf8").trim());
+  const steps = readdirSync(dir).filter((n) => n.startsWith("step-") && statSync(join(dir, n)).isDirectory()).sort();
+  if (steps.length === 0) throw new FileFormatError(`no checkpoint in ${dir}: expected a "latest" pointer or step-* directories`);
+  return join(dir, steps[steps.length - 1]!);
+}
+
+export function loadCheckpoint(path: string): LoadedCheckpoint {
+  const dir = resolveCheckpointDir(path);
+  let manifest: { version?: number; trainer?: Record<string, unknown>; agentMeta?: Record<string, unknown>; blobs?: string[]; replay?: string | null };
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, "trainer.json"), "utf8"));
+  } catch (e) {
+    throw new FileFormatError(`checkpoint ${dir}: trainer.json is missing or not valid JSON (${(e as Error).message})`);
+  }
+  if (manifest.version !== CHECKPOINT_VERSION) {
+    throw new FileFormatError(`checkpoint ${dir}: format version ${manifest.version}, expected ${CHECKPOINT_VERSION}`);
+  }
+  const blobs: Record<string, Uint8Array> = {};
+  for (const blob of manifest.blobs ?? []) {
+    const file = join(dir, `${blob}.bin`);
+    if (!existsSync(file)) throw new FileFormatError(`checkpoint ${dir}: missing ${basename(file)}`);
+    blobs[blob] = new Uint8Array(readFileSync(file));
+  }
+  return {
+    dir,
+    trainer: manifest.trainer ?? {},
+    agent: { blobs, meta: manifest.agentMeta ?? {} },
+    replayPath: manifest.replay ? join(dir, manifest.replay) : null,
+  };
+}
+
+function writeDurable(path: string, bytes: Uint8Array): void {
+  writeFileSync(path, bytes);
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Greedy evaluation on fixed seeds: episode i is reset with `seed + i`, so every evaluation of a run
+ * (and of different runs) sees the same starting states.
+ */
+import type { Env } from "../envs/types.js";
+
+export type GreedyPolicy = (obs: Float32Array) => number | Float32Array;
+
+export interface EvalResult {
+  seeds: number[];
+  returns: number[];
+  lengths: number[];
+  mean: number;
+  std: number;
+  /** Per episode, when recording: observations, actions and rewards of every step. */
+  trajectories?: { observations: number[][]; actions: (number | number[])[]; rewards: number[] }[];
+}
+
+export function evaluate(env: Env, policy: GreedyPolicy, episodes: number, seed: number, record = false): EvalResult {
+  const seeds: number[] = [];
+  const returns: number[] = [];
+  const lengths: number[] = [];
+  const trajectories: NonNullable<EvalResult["trajectories"]> = [];
+  for (let e = 0; e < episodes; e++) {
+    let obs = env.reset({ seed: seed + e }).observation;
+    const traj = { observations: [Array.from(obs)], actions: [] as (number | number[])[], rewards: [] as number[] };
+    let total = 0;
+    let length = 0;
+    for (;;) {
+      const action = policy(obs);
+      const r = env.step(action);
+      total += r.reward;
+      length += 1;
+      obs = r.observation;
+      if (record) {
+        traj.observations.push(Array.from(obs));
+        traj.actions.push(typeof action === "number" ? action : Array.from(action));
+        traj.rewards.push(r.reward);
+      }
+      if (r.terminated || r.truncated) break;
+    }
+    seeds.push(seed + e);
+    returns.push(total);
+    lengths.push(length);
+    if (record) trajectories.push(traj);
+  }
+  const mean = returns.reduce((a, b) => a + b, 0) / episodes;
+  const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / episodes);
+  return { seeds, returns, lengths, mean, std, ...(record ? { trajectories } : {}) };
+}

@@ -1,0 +1,270 @@
+/**
+ * The training loop: collect with the vector env, store in the replay buffer, update the agent on
+ * the configured cadence, write TD errors / surprise back to the buffer, log, evaluate, checkpoint.
+ *
+ * Determinism: every random stream is derived from `experiment.seed` (env copy i: seed + i for its
+ * first episode; exploration, replay sampling and network init: separate `Rng` streams), so a run
+ * on the cpu or wasm backend is reproducible, and a resumed run continues exactly (see collector.ts).
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import YAML from "yaml";
+import { validateConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { DivergenceError, QttdmError } from "../core/errors.js";
+import { Rng, type RngState } from "../core/rng.js";
+import { selectBackend, formatBackend, type BackendInfo } from "../backend/index.js";
+import { makeEnv } from "../envs/make.js";
+import { makeVectorEnv } from "../envs/vector.js";
+import type { Env } from "../envs/types.js";
+import { Logger } from "../logging/logger.js";
+import { Progress } from "../logging/progress.js";
+import { ReplayBuffer } from "../replay/buffer.js";
+import { sampleTelemetry } from "../replay/telemetry.js";
+import type { Agent } from "../agents/types.js";
+import { createAgent } from "./agents.js";
+import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { Collector, type CollectorState } from "./collector.js";
+import { evaluate, type EvalResult } from "./evaluate.js";
+import { ScalarWindow } from "./metrics.js";
+import { createRunDir, runDirPaths, type RunDir } from "./run-dir.js";
+
+export interface TrainOptions {
+  config: Config;
+  /** Resume the run in this directory (its config.yaml is used; `config` is ignored). */
+  resume?: string;
+  /** Show the progress display (default: config.logging.progress). */
+  progress?: boolean;
+  /** Write a line per notable event (run dir, checkpoints); default process.stdout.write. */
+  print?: (line: string) => void;
+  /** Stop after this many env steps of this session (tests of resume); the run stays resumable. */
+  stopAfter?: number;
+}
+
+export interface TrainSummary {
+  runDir: string;
+  envSteps: number;
+  updates: number;
+  episodes: number;
+  wallSeconds: number;
+  evals: { step: number; mean: number; std: number }[];
+  finalEval: EvalResult | null;
+  backend: BackendInfo;
+  /** True when the run stopped early (SIGINT or stopAfter) with a checkpoint to resume from. */
+  interrupted: boolean;
+}
+
+interface TrainerState {
+  envSteps: number;
+  updates: number;
+  episodes: number;
+  lastLogStep: number;
+  collector: CollectorState;
+  rngs: { act: RngState; replay: RngState };
+  window: ReturnType<ScalarWindow["state"]>;
+  evals: { step: number; mean: number; std: number }[];
+}
+
+export async function train(opts: TrainOptions): Promise<TrainSummary> {
+  const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const resumed = opts.resume ? loadCheckpoint(opts.resume) : null;
+  const config = opts.resume ? readRunConfig(opts.resume) : opts.config;
+  const backend = await selectBackend(config.experiment.backend);
+  const dir: RunDir = opts.resume ? runDirPaths(runRootOf(opts.resume)) : createRunDir(config);
+  const { experiment, train: cadence, logging } = config;
+  const seed = experiment.seed;
+
+  const vec = await makeVectorEnv(config.env.id, config.env.numEnvs, config.env.options);
+  const evalEnv = await makeEnv(config.env.id, config.env.options);
+  const initRng = new Rng(seed * 4 + 1);
+  const actRng = new Rng(seed * 4 + 2);
+  const replayRng = new Rng(seed * 4 + 3);
+  const agent: Agent = createAgent(config, vec, initRng);
+  let buffer: ReplayBuffer;
+  if (resumed?.replayPath) buffer = await ReplayBuffer.load(resumed.replayPath);
+  else {
+    if (resumed) throw new QttdmError(`cannot resume from ${resumed.dir}: it holds no replay buffer (checkpoint.replay was false)`);
+    buffer = new ReplayBuffer(agent.replaySpec(), config.replay);
+  }
+  const collector = new Collector(vec, seed);
+  const window = new ScalarWindow();
+  let state = { envSteps: 0, updates: 0, episodes: 0, lastLogStep: 0, evals: [] as TrainerState["evals"] };
+  if (resumed) {
+    const t = resumed.trainer as unknown as TrainerState;
+    agent.load(resumed.agent);
+    collector.restore(t.collector);
+    actRng.setState(t.rngs.act);
+    replayRng.setState(t.rngs.replay);
+    window.load(t.window);
+    state = { envSteps: t.envSteps, updates: t.updates, episodes: t.episodes, lastLogStep: t.lastLogStep, evals: t.evals };
+  }
+
+  const logger = Logger.open(dir.root, { tensorboard: logging.tensorboard, flushSeconds: logging.flushSeconds });
+  const progress = (opts.progress ?? logging.progress)
+    ? new Progress({ total: experiment.totalSteps, start: state.envSteps, label: `${config.env.id} ${config.agent.kind}` })
+    : null;
+  const say = (line: string) => (progress ? progress.log(line) : print(line));
+  if (!resumed) {
+    logger.text("run/config", "```\n" + YAML.stringify(config) + "```", 0);
+    logger.text("run/backend", formatBackend(backend), 0);
+    say(`run directory: ${dir.root}`);
+    say(`backend: ${formatBackend(backend)}; parameters: ${JSON.stringify(agent.parameterCounts())}`);
+  } else {
+    say(`resuming ${dir.root} at step ${state.envSteps}`);
+  }
+
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    say("interrupt: saving a checkpoint, then stopping (press Ctrl-C again to quit at once)");
+  };
+  process.on("SIGINT", onSigint);
+
+  const started = performance.now();
+  const sessionStart = state.envSteps;
+  let lastCheckpointPath: string | null = resumed?.dir ?? null;
+  let lastSpsTime = started;
+  let lastSpsStep = state.envSteps;
+
+  const writeCheckpoint = async () => {
+    const trainerState: TrainerState = {
+      envSteps: state.envSteps,
+      updates: state.updates,
+      episodes: state.episodes,
+      lastLogStep: state.lastLogStep,
+      collector: collector.state(),
+      rngs: { act: actRng.state(), replay: replayRng.state() },
+      window: window.state(),
+      evals: state.evals,
+    };
+    lastCheckpointPath = await saveCheckpoint(dir.checkpointsDir, checkpointName(state.envSteps), {
+      trainer: trainerState as unknown as Record<string, unknown>,
+      agent: agent.state(),
+      writeReplay: config.checkpoint.replay ? (p) => buffer.save(p) : undefined,
+    });
+    logger.flush();
+  };
+
+  const runEval = (): EvalResult => {
+    const r = evaluate(evalEnv, (o) => agent.act(o, 1, "greedy", state.envSteps, actRng)[0]!, config.eval.episodes, config.eval.seed);
+    logger.scalar("eval/episodic_return", r.mean, state.envSteps);
+    logger.scalar("eval/episodic_return_std", r.std, state.envSteps);
+    writeFileSync(join(dir.evalDir, `step-${String(state.envSteps).padStart(9, "0")}.json`), JSON.stringify({ step: state.envSteps, ...r }, null, 1));
+    state.evals.push({ step: state.envSteps, mean: r.mean, std: r.std });
+    progress?.update(state.envSteps, { evalReturn: r.mean });
+    return r;
+  };
+
+  let finalEval: EvalResult | null = null;
+  let interrupted = false;
+  try {
+    const n = vec.num;
+    while (state.envSteps < experiment.totalSteps) {
+      const actions = agent.act(collector.obs, n, "explore", state.envSteps, actRng);
+      const { batch, result } = collector.step(actions);
+      buffer.add(batch);
+      const before = state.envSteps;
+      state.envSteps += n;
+      for (const ep of result.info.episodes) {
+        state.episodes += 1;
+        logger.scalar("charts/episodic_return", ep.return, state.envSteps);
+        logger.scalar("charts/episodic_length", ep.length, state.envSteps);
+        progress?.update(state.envSteps, { episodicReturn: ep.return });
+      }
+
+      if (state.envSteps >= cadence.learningStarts) {
+        const rounds = Math.floor(state.envSteps / cadence.trainFreq) - Math.floor(Math.max(before, cadence.learningStarts - 1) / cadence.trainFreq);
+        for (let r = 0; r < rounds * cadence.gradientSteps; r++) {
+          const sample = buffer.sample(cadence.batchSize, replayRng, state.updates);
+          const upd = agent.update(sample);
+          buffer.updatePriorities(upd.indices, { tdError: upd.tdError, tdStd: upd.tdStd, surprise: upd.surprise }, sample.sampledAt);
+          state.updates += 1;
+          const tele = sampleTelemetry(sample.info).scalars;
+          window.add({
+            ...upd.scalars,
+            "replay/td_error_mean": tele.tdAbsMean,
+            "replay/reliability_mean": tele.reliabilityMean,
+            "replay/is_weight_mean": tele.isWeightMean,
+            "replay/alpha": tele.alpha,
+            "replay/beta": config.replay.sampler === "per" ? tele.isBeta : tele.beta,
+          });
+          if (state.updates % 100 === 1) logger.histogram("replay/sampled_reliability", sample.info.reliability, state.envSteps);
+        }
+      }
+
+      if (state.envSteps - state.lastLogStep >= logging.every) {
+        const now = performance.now();
+        logger.scalars(window.drain(), state.envSteps);
+        logger.scalars(agent.actScalars(state.envSteps), state.envSteps);
+        logger.scalar("charts/SPS", ((state.envSteps - lastSpsStep) * 1000) / Math.max(1, now - lastSpsTime), state.envSteps);
+        logger.scalar("charts/updates", state.updates, state.envSteps);
+        lastSpsTime = now;
+        lastSpsStep = state.envSteps;
+        state.lastLogStep = state.envSteps;
+      }
+      progress?.update(state.envSteps);
+
+      if (config.eval.every > 0 && crossed(before, state.envSteps, config.eval.every)) runEval();
+      const sessionDone = opts.stopAfter !== undefined && state.envSteps - sessionStart >= opts.stopAfter;
+      if (stopRequested || sessionDone) {
+        await writeCheckpoint();
+        interrupted = true;
+        say(`stopped at step ${state.envSteps}; resume with: npx qttdm train --resume ${relative(process.cwd(), dir.root) || "."}`);
+        break;
+      }
+      if (config.checkpoint.every > 0 && crossed(before, state.envSteps, config.checkpoint.every) && state.envSteps < experiment.totalSteps) {
+        await writeCheckpoint();
+      }
+    }
+    if (!interrupted) {
+      if (config.eval.every === 0 || !crossed(state.envSteps - vec.num, state.envSteps, config.eval.every)) finalEval = runEval();
+      else finalEval = lastEvalResult(dir, state.envSteps);
+      await writeCheckpoint();
+    }
+  } catch (err) {
+    if (err instanceof DivergenceError) {
+      logger.text("run/diverged", err.message, state.envSteps);
+      throw new DivergenceError(
+        `${err.message}. The run stopped; ${lastCheckpointPath ? `the last good checkpoint is ${lastCheckpointPath}` : "no checkpoint had been written yet"}.`,
+      );
+    }
+    throw err;
+  } finally {
+    process.off("SIGINT", onSigint);
+    progress?.finish();
+    logger.close();
+    vec.close();
+    evalEnv.close();
+    agent.dispose();
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (!interrupted) {
+    say(`done: ${state.envSteps} env steps, ${state.updates} updates in ${wallSeconds.toFixed(0)} s; final eval ${finalEval?.mean.toFixed(1)} ± ${finalEval?.std.toFixed(1)}`);
+    say(`run directory: ${dir.root}\nTensorBoard: tensorboard --logdir ${relative(process.cwd(), dir.root) || "."}`);
+  }
+  return { runDir: dir.root, envSteps: state.envSteps, updates: state.updates, episodes: state.episodes, wallSeconds, evals: state.evals, finalEval, backend, interrupted };
+}
+
+/** True when a multiple of `every` lies in (before, after]. */
+function crossed(before: number, after: number, every: number): boolean {
+  return Math.floor(after / every) > Math.floor(before / every);
+}
+
+function lastEvalResult(dir: RunDir, step: number): EvalResult {
+  return JSON.parse(readFileSync(join(dir.evalDir, `step-${String(step).padStart(9, "0")}.json`), "utf8")) as EvalResult;
+}
+
+/** The run directory that contains a checkpoint path (run dir, checkpoints dir or one checkpoint). */
+function runRootOf(path: string): string {
+  let p = path;
+  for (let i = 0; i < 3; i++) {
+    if (existsSync(join(p, "config.yaml"))) return p;
+    p = join(p, "..");
+  }
+  throw new QttdmError(`cannot resume: no config.yaml found in ${path} or its parents; expected a run directory`);
+}
+
+function readRunConfig(path: string): Config {
+  return validateConfig(YAML.parse(readFileSync(join(runRootOf(path), "config.yaml"), "utf8")));
+}
