@@ -38,7 +38,7 @@
 import { ConfigError, DivergenceError, FileFormatError, QttdmError, show } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { scheduleValue, type ScheduleSpec } from "../core/schedule.js";
-import { replayConfigSchema, type ReplayConfig } from "./config.js";
+import { replayConfigSchema, type ReplayConfig, type ReplayConfigInput } from "./config.js";
 import { readSnapshot, writeSnapshot, type SnapshotArray } from "./snapshot.js";
 import { TransitionStore, type ReplaySpec, type TransitionBatch } from "./storage.js";
 import { PriorityTree } from "./sum-tree.js";
@@ -153,7 +153,7 @@ interface SamplerState {
   refreshes: number;
 }
 
-export type ReplayConfigInput = Parameters<typeof replayConfigSchema.parse>[0];
+export type { ReplayConfigInput } from "./config.js";
 
 export class ReplayBuffer {
   readonly spec: ReplaySpec;

@@ -48,8 +48,10 @@ export const replayConfigSchema = z
   .strict();
 
 export type ReplayConfig = z.infer<typeof replayConfigSchema>;
+/** A config before defaults are filled in (every key optional). */
+export type ReplayConfigInput = z.input<typeof replayConfigSchema>;
 
 /** The config with every default (for tests and callers that build a buffer directly). */
-export function replayConfig(overrides: Partial<z.input<typeof replayConfigSchema>> = {}): ReplayConfig {
+export function replayConfig(overrides: ReplayConfigInput = {}): ReplayConfig {
   return replayConfigSchema.parse(overrides);
 }

@@ -1,0 +1,102 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.js";
+import { train } from "../../src/train/trainer.js";
+
+const quiet = { progress: false, print: () => {} };
+
+function tinyConfig(runsDir: string, extra: string[] = []) {
+  return loadConfig({
+    set: [
+      `experiment.runsDir=${runsDir}`,
+      "experiment.backend=cpu",
+      "experiment.totalSteps=1200",
+      "agent.network.hidden=[32, 32]",
+      "agent.target.every=50",
+      "train.learningStarts=200",
+      "train.batchSize=32",
+      "train.trainFreq=2",
+      "replay.capacity=5000",
+      "replay.sampler=reaper",
+      "replay.reaperHorizon=400",
+      "eval.every=600",
+      "eval.episodes=1",
+      "checkpoint.every=600",
+      "logging.every=100",
+      ...extra,
+    ],
+  });
+}
+
+interface Record_ {
+  step: number;
+  tag: string;
+  value?: number | null;
+  text?: string;
+  histogram?: unknown;
+}
+
+function records(runDir: string): Record_[] {
+  return readFileSync(join(runDir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record_)
+    // Wall-clock dependent.
+    .filter((r) => r.tag !== "charts/SPS" && !r.tag.startsWith("run/"))
+    .map(({ step, tag, value, histogram }) => ({ step, tag, value, histogram }));
+}
+
+describe("trainer", () => {
+  it("trains end to end and writes config, metrics, TensorBoard events, evals and checkpoints", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-train-"));
+    const s = await train({ config: tinyConfig(runs, ["disrc.enabled=true"]), ...quiet });
+    expect(s.envSteps).toBe(1200);
+    expect(s.updates).toBe(501); // a round every 2 steps from step 200 to 1200
+    const files = readdirSync(s.runDir);
+    expect(files).toEqual(expect.arrayContaining(["config.yaml", "metrics.jsonl", "checkpoints", "eval"]));
+    expect(files.some((f) => f.startsWith("events.out.tfevents."))).toBe(true);
+    expect(readdirSync(join(s.runDir, "eval")).length).toBe(2);
+    expect(existsSync(join(s.runDir, "checkpoints", "latest"))).toBe(true);
+    const tags = new Set(records(s.runDir).map((r) => r.tag));
+    for (const t of [
+      "charts/episodic_return",
+      "charts/episodic_length",
+      "charts/epsilon",
+      "losses/td_loss",
+      "losses/q_values",
+      "replay/td_error_mean",
+      "replay/reliability_mean",
+      "replay/alpha",
+      "replay/beta",
+      "replay/sampled_reliability",
+      "disrc/surprise_mean",
+      "disrc/weight_mean",
+      "eval/episodic_return",
+    ]) {
+      expect(tags, t).toContain(t);
+    }
+  });
+
+  it("a resumed run produces exactly the metrics of an uninterrupted one", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-resume-"));
+    const full = await train({ config: tinyConfig(join(runs, "a")), ...quiet });
+    const part = await train({ config: tinyConfig(join(runs, "b")), stopAfter: 500, ...quiet });
+    expect(part.interrupted).toBe(true);
+    expect(part.envSteps).toBe(500);
+    const resumed = await train({ config: tinyConfig(join(runs, "unused")), resume: part.runDir, ...quiet });
+    expect(resumed.runDir).toBe(part.runDir);
+    expect(resumed.envSteps).toBe(1200);
+    expect(records(part.runDir)).toEqual(records(full.runDir));
+    expect(resumed.finalEval?.returns).toEqual(full.finalEval?.returns);
+  });
+
+  it("is deterministic for a seed", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-det-"));
+    const cfg = (d: string) => tinyConfig(join(runs, d), ["experiment.totalSteps=500", "eval.every=0"]);
+    const a = await train({ config: cfg("a"), ...quiet });
+    const b = await train({ config: cfg("b"), ...quiet });
+    expect(records(a.runDir)).toEqual(records(b.runDir));
+  });
+});
