@@ -5,17 +5,31 @@
  */
 import type { Rng } from "../core/rng.js";
 import type { Box, Space } from "../envs/spaces.js";
-import type { ReplaySpec, SampledBatch } from "../replay/buffer.js";
+import type { ReplaySpec, SampleInfo, SampledBatch, SequenceBatch } from "../replay/buffer.js";
 
 export type ActMode = "explore" | "greedy";
 
 /** Scalars an update reports for logging (tag → value), e.g. `losses/td_loss`. */
 export type Scalars = Record<string, number>;
 
+/**
+ * The shared replay buffer as an agent sees it during an update: draws are bound to the trainer's
+ * replay Rng and update counter, so an agent decides what it needs (transitions for a critic,
+ * windows for a dynamics model, or both) without owning the buffer.
+ */
+export interface ReplaySource {
+  sample(n: number): SampledBatch;
+  sampleSequences(n: number, len: number): SequenceBatch;
+}
+
 /** What an update gives back to the replay buffer and the logger. */
 export interface UpdateResult {
-  /** Replay indices the update used, to write statistics back to. */
+  /** Replay indices whose priorities this update's TD errors refresh. */
   indices: Int32Array;
+  /** `sampledAt` of the draw those indices came from (stale ones are skipped). */
+  sampledAt: number;
+  /** How that draw was made (replay telemetry). */
+  info: SampleInfo;
   /** Per-sample TD error (signed) of the critic. */
   tdError: Float32Array;
   /** Per-sample spread of TD errors across critic heads (ensemble reliability), when available. */
@@ -45,8 +59,8 @@ export interface Agent {
    * exploration randomness comes from `rng`.
    */
   act(obs: Float32Array, n: number, mode: ActMode, step: number, rng: Rng): Int32Array | Float32Array;
-  /** One gradient update from a replay sample; returns what goes back to the buffer and the logger. */
-  update(batch: SampledBatch): UpdateResult;
+  /** One gradient update drawing from the shared replay; returns what goes back to the buffer and the logger. */
+  update(replay: ReplaySource): UpdateResult;
   /** The replay layout this agent needs (observation size, action kind, its γ for n-step returns). */
   replaySpec(): ReplaySpec;
   /** Scalars describing the current acting policy (e.g. `charts/epsilon`). */

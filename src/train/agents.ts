@@ -10,7 +10,7 @@ export function createAgent(config: Config, spec: AgentEnvSpec, rng: Rng): Agent
   if (config.agent.kind !== "dqn") {
     throw new QttdmError(`agent.kind "${config.agent.kind}" is not implemented yet; use "dqn"`);
   }
-  const dqn = new DqnAgent({ agent: config.agent, disrc: config.disrc, totalSteps: config.experiment.totalSteps }, spec, rng);
+  const dqn = new DqnAgent({ agent: config.agent, disrc: config.disrc, totalSteps: config.experiment.totalSteps, batchSize: config.train.batchSize }, spec, rng);
   if (config.agent.encoderInit) dqn.loadEncoder(loadCheckpoint(config.agent.encoderInit).agent);
   return dqn;
 }

@@ -19,7 +19,7 @@ import { Logger } from "../logging/logger.js";
 import { Progress } from "../logging/progress.js";
 import { ReplayBuffer } from "../replay/buffer.js";
 import { sampleTelemetry } from "../replay/telemetry.js";
-import type { Agent } from "../agents/types.js";
+import type { Agent, ReplaySource } from "../agents/types.js";
 import { createAgent } from "./agents.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { Collector, type CollectorState } from "./collector.js";
@@ -85,6 +85,11 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     buffer = new ReplayBuffer(agent.replaySpec(), config.replay);
   }
   const collector = new Collector(vec, seed);
+  // Draws use the update counter as the replay schedule's step (PER β, ReaPER+ α/β annealing).
+  const replaySource: ReplaySource = {
+    sample: (n) => buffer.sample(n, replayRng, state.updates),
+    sampleSequences: (n, len) => buffer.sampleSequences(n, len, replayRng, state.updates),
+  };
   const window = new ScalarWindow();
   let state = { envSteps: 0, updates: 0, episodes: 0, lastLogStep: 0, evals: [] as TrainerState["evals"] };
   if (resumed) {
@@ -174,11 +179,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       if (state.envSteps >= cadence.learningStarts) {
         const rounds = Math.floor(state.envSteps / cadence.trainFreq) - Math.floor(Math.max(before, cadence.learningStarts - 1) / cadence.trainFreq);
         for (let r = 0; r < rounds * cadence.gradientSteps; r++) {
-          const sample = buffer.sample(cadence.batchSize, replayRng, state.updates);
-          const upd = agent.update(sample);
-          buffer.updatePriorities(upd.indices, { tdError: upd.tdError, tdStd: upd.tdStd, surprise: upd.surprise }, sample.sampledAt);
+          const upd = agent.update(replaySource);
+          buffer.updatePriorities(upd.indices, { tdError: upd.tdError, tdStd: upd.tdStd, surprise: upd.surprise }, upd.sampledAt);
           state.updates += 1;
-          const tele = sampleTelemetry(sample.info).scalars;
+          const tele = sampleTelemetry(upd.info).scalars;
           window.add({
             ...upd.scalars,
             "replay/td_error_mean": tele.tdAbsMean,
@@ -187,7 +191,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
             "replay/alpha": tele.alpha,
             "replay/beta": config.replay.sampler === "per" ? tele.isBeta : tele.beta,
           });
-          if (state.updates % 100 === 1) logger.histogram("replay/sampled_reliability", sample.info.reliability, state.envSteps);
+          if (state.updates % 100 === 1) logger.histogram("replay/sampled_reliability", upd.info.reliability, state.envSteps);
         }
       }
 

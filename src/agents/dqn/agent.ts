@@ -12,8 +12,8 @@ import { copyWeights, decodeArrays, loadWeights, polyakUpdate, saveWeights } fro
 import type { AgentConfig, DisrcConfig } from "../config.js";
 import { SurpriseModel } from "../disrc.js";
 import { gatherActions, huber, lossWeights, tdTarget } from "../td.js";
-import type { ReplaySpec, SampledBatch } from "../../replay/buffer.js";
-import type { ActMode, Agent, AgentEnvSpec, AgentState, Scalars, UpdateResult } from "../types.js";
+import type { ReplaySpec } from "../../replay/buffer.js";
+import type { ActMode, Agent, AgentEnvSpec, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
 import { QNetwork } from "./q-network.js";
 
 export interface DqnSettings {
@@ -21,6 +21,8 @@ export interface DqnSettings {
   disrc: DisrcConfig;
   /** Env steps of the whole run (ε decays over a fraction of it). */
   totalSteps: number;
+  /** Transitions per update. */
+  batchSize: number;
 }
 
 export class DqnAgent implements Agent {
@@ -107,8 +109,9 @@ export class DqnAgent implements Agent {
     return { obsDim: this.obsDim, action: { kind: "discrete", n: this.numActions }, gamma: this.settings.agent.gamma };
   }
 
-  update(b: SampledBatch): UpdateResult {
+  update(replay: ReplaySource): UpdateResult {
     const { agent } = this.settings;
+    const b = replay.sample(this.settings.batchSize);
     const scalars: Scalars = {};
     let surprise: Float32Array | null = null;
     if (this.surprise) {
@@ -153,7 +156,7 @@ export class DqnAgent implements Agent {
     scalars["losses/td_loss"] = result.loss;
     scalars["losses/q_values"] = qMean;
     scalars["losses/grad_norm"] = result.gradNorm;
-    return { indices: b.indices, tdError: td, surprise: surprise ?? undefined, scalars };
+    return { indices: b.indices, sampledAt: b.sampledAt, info: b.info, tdError: td, surprise: surprise ?? undefined, scalars };
   }
 
   state(): AgentState {

@@ -67,3 +67,17 @@ export function readAsset(file: string): string {
 export function compileAsset(mj: MujocoModule, file: string): MjModel {
   return compileXml(mj, readAsset(file), file);
 }
+
+/**
+ * Heap figures for leak checks: the wasm memory size, and where a fresh 1 MiB block lands (a
+ * leak pushes fresh allocations upward long before the memory has to grow). The module exports no
+ * `_malloc`, so the block is one of the bindings' own DoubleBuffers.
+ */
+export function mujocoHeapProbe(mj: MujocoModule): { memoryBytes: number; topAddress: number } {
+  const block = new mj.DoubleBuffer(1 << 17);
+  try {
+    return { memoryBytes: (block.GetView() as Float64Array).buffer.byteLength, topAddress: block.GetPointer() };
+  } finally {
+    block.delete();
+  }
+}
