@@ -5,6 +5,7 @@
  */
 import { Rng } from "../core/rng.js";
 import { loadBox2D, makeEnv, sampleSpace, wasmHeapProbe, type Env } from "../envs/index.js";
+import { loadMujoco, mujocoHeapProbe } from "../envs/mujoco/index.js";
 import type { BenchContext, BenchFigures, Benchmark } from "./types.js";
 
 export interface EnvBenchCase {
@@ -18,6 +19,7 @@ export interface EnvBenchCase {
 
 export const ENV_CASES: EnvBenchCase[] = [
   { key: "lunarlander", id: "LunarLander-v3", heapProbe: async () => wasmHeapProbe(await loadBox2D()) },
+  { key: "humanoid", id: "Humanoid-v5", heapProbe: async () => mujocoHeapProbe(await loadMujoco()) },
 ];
 
 /** Steps with uniformly random actions for about `seconds`, resetting finished episodes. */

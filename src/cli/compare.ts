@@ -1,10 +1,12 @@
 import type { CommandModule } from "yargs";
-import { QttdmError } from "../core/errors.js";
 
 interface Args {
   configs: string[];
   seeds: number;
   steps?: number;
+  set: string[];
+  out?: string;
+  workers?: number;
 }
 
 export const compareCommand: CommandModule<object, Args> = {
@@ -15,8 +17,12 @@ export const compareCommand: CommandModule<object, Args> = {
       .option("configs", { type: "string", array: true, demandOption: true, describe: "Config files or preset names" })
       .option("seeds", { type: "number", default: 5, describe: "Seeds per config (1..seeds)" })
       .option("steps", { type: "number", describe: "Override experiment.totalSteps" })
+      .option("set", { type: "string", array: true, default: [] as string[], describe: "Override a key in every config (repeatable)" })
+      .option("out", { type: "string", describe: "Output directory (default runs/compare__<timestamp>)" })
+      .option("workers", { type: "number", describe: "Runs in parallel (default: core count)" })
       .example("$0 compare --configs lunarlander/dqn-uniform lunarlander/dqn-reaper --seeds 5 --steps 200000", "baseline vs ReaPER+") as never,
-  handler: async () => {
-    throw new QttdmError("compare is not available yet: no agent is implemented in this version");
+  handler: async (args) => {
+    const { compare } = await import("../train/compare.js");
+    await compare({ configs: args.configs, seeds: args.seeds, steps: args.steps, set: args.set, out: args.out, workers: args.workers });
   },
 };

@@ -1,9 +1,10 @@
+import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
-import { QttdmError } from "../core/errors.js";
 
 interface Args {
   checkpoint: string;
   episodes: number;
+  seed?: number;
   record?: string;
 }
 
@@ -12,11 +13,20 @@ export const evalCommand: CommandModule<object, Args> = {
   describe: "Evaluate a saved agent greedily on fixed seeds",
   builder: (y) =>
     y
-      .option("checkpoint", { type: "string", demandOption: true, describe: "Checkpoint file or run directory" })
-      .option("episodes", { type: "number", default: 5, describe: "Episodes (fixed seeds)" })
-      .option("record", { type: "string", describe: "Write trajectories to this JSON file" })
-      .example("$0 eval --checkpoint runs/<run>/checkpoints/last --episodes 10", "evaluate a run's last checkpoint") as never,
-  handler: async () => {
-    throw new QttdmError("evaluation of checkpoints is not available yet: no agent is implemented in this version");
+      .option("checkpoint", { type: "string", demandOption: true, describe: "Run directory, its checkpoints/ or one checkpoint directory" })
+      .option("episodes", { type: "number", default: 5, describe: "Episodes (seeds seed..seed+N-1)" })
+      .option("seed", { type: "number", describe: "First seed (default: the run's eval.seed)" })
+      .option("record", { type: "string", describe: "Write the results with per-step trajectories to this JSON file" })
+      .example("$0 eval --checkpoint runs/<run> --episodes 10", "evaluate a run's latest checkpoint")
+      .example("$0 eval --checkpoint runs/<run>/checkpoints/step-000050000 --record traj.json", "record trajectories") as never,
+  handler: async (args) => {
+    const { evaluateCheckpoint } = await import("../train/evaluate.js");
+    const r = await evaluateCheckpoint({ checkpoint: args.checkpoint, episodes: args.episodes, seed: args.seed, record: !!args.record });
+    r.returns.forEach((ret, i) => process.stdout.write(`episode ${i} (seed ${r.seeds[i]}): return ${ret.toFixed(2)}, length ${r.lengths[i]}\n`));
+    process.stdout.write(`checkpoint ${r.checkpoint}: mean return ${r.mean.toFixed(2)} ± ${r.std.toFixed(2)} over ${args.episodes} episodes\n`);
+    if (args.record) {
+      writeFileSync(args.record, JSON.stringify(r));
+      process.stdout.write(`trajectories written to ${args.record}\n`);
+    }
   },
 };

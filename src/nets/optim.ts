@@ -17,6 +17,7 @@ import { z } from "zod";
 import { ConfigError, show } from "../core/errors.js";
 import { scheduleValue, type ScheduleSpec } from "../core/schedule.js";
 import type { ParamMap } from "./module.js";
+import { splitFlat } from "./ops.js";
 
 export const optimizerConfigSchema = z
   .object({
@@ -169,7 +170,7 @@ export class Adam {
         g.v.assign(v);
         const lr = this.learningRate(gi);
         const upd = tf.div(tf.mul(m, lr / bc1), tf.add(tf.mul(tf.sqrt(v), invSqrtBc2), eps));
-        const pieces = g.vars.length === 1 ? [upd] : tf.split(upd, g.sizes);
+        const pieces = splitFlat(upd as tf.Tensor1D, g.sizes);
         const wd = g.spec.weightDecay ?? this.cfg.weightDecay;
         const decay = this.cfg.decoupledWeightDecay && wd > 0 ? 1 - lr * wd : 1;
         g.vars.forEach((p, i) => {
@@ -192,15 +193,16 @@ export class Adam {
   stateTensors(): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>();
     out.set("adam/step", tf.tensor1d([this.t], "float32"));
-    for (const g of this.groups) {
-      const ms = tf.split(g.m, g.sizes);
-      const vs = tf.split(g.v, g.sizes);
-      g.names.forEach((n, i) => {
-        out.set(`${g.spec.name}/${n}/adam_m`, tf.reshape(ms[i]!, g.vars[i]!.shape));
-        out.set(`${g.spec.name}/${n}/adam_v`, tf.reshape(vs[i]!, g.vars[i]!.shape));
-      });
-      tf.dispose([...ms, ...vs]);
-    }
+    tf.tidy(() => {
+      for (const g of this.groups) {
+        const ms = splitFlat(g.m as tf.Tensor1D, g.sizes);
+        const vs = splitFlat(g.v as tf.Tensor1D, g.sizes);
+        g.names.forEach((n, i) => {
+          out.set(`${g.spec.name}/${n}/adam_m`, tf.keep(tf.reshape(ms[i]!, g.vars[i]!.shape)));
+          out.set(`${g.spec.name}/${n}/adam_v`, tf.keep(tf.reshape(vs[i]!, g.vars[i]!.shape)));
+        });
+      }
+    });
     return out;
   }
 

@@ -1,45 +1,66 @@
 /**
  * Sum-tree and min-tree over one array of leaf priorities, for proportional prioritised sampling.
  *
- * Layout: a complete binary tree of `width` leaves (the next power of two ≥ capacity, at least 2);
- * internal node k (1 ≤ k < width) has children 2k and 2k+1, and children numbered ≥ width are
- * leaves. Leaves are float32 (a priority needs no more), internal sums float64 so that the total
- * stays exact to float64 rounding at 1M leaves, and the min-tree float32 (a min of float32 values
- * is exact). Every update recomputes the ancestors from their children instead of adding a delta,
- * so internal nodes are always a pure function of the leaves: no drift, and a rebuild from the
- * leaves reproduces them bit for bit (snapshots store only the leaves).
+ * The tree is 8-ary: a node's 8 children are contiguous, so one 64-byte cache line holds all the
+ * child sums a descent compares at a level. At 1M leaves the depth is 7 instead of 20, and the
+ * descents and updates of a replay batch, which land on random leaves, touch about a third of the
+ * cache lines of a binary tree (random memory access is what limits the sampler's speed).
  *
- * A leaf of 0 is an empty slot: it is never sampled and the min-tree ignores it, so occupied
- * slots must hold priorities > 0.
+ * Layout: `leaves` (float32, a priority needs no more) padded to a multiple of 8; internal levels
+ * bottom-up in one float64 array of sums (the total stays exact to float64 rounding) and one
+ * float32 array of minima (a min of float32 values is exact), each level padded to a multiple of 8.
+ * Every update recomputes its ancestors from their children in a fixed order instead of adding a
+ * delta, so internal nodes are always a pure function of the leaves: no drift, and a rebuild from
+ * the leaves reproduces them bit for bit (snapshots store only the leaves).
+ *
+ * A leaf of 0 is an empty slot: it is never sampled and the min-tree ignores it, so occupied slots
+ * must hold priorities > 0.
  */
+const B = 8;
+const SHIFT = 3;
+
 export class PriorityTree {
   readonly capacity: number;
-  readonly width: number;
   readonly leaves: Float32Array;
   private readonly sums: Float64Array;
   private readonly mins: Float32Array;
+  /** offsets[l] = start of internal level l (l = 0: parents of leaves; last: the root). */
+  private readonly offsets: Int32Array;
+  private readonly root: number;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`PriorityTree capacity must be a positive integer, got ${capacity}`);
     }
-    let width = 2;
-    while (width < capacity) width *= 2;
     this.capacity = capacity;
-    this.width = width;
-    this.leaves = new Float32Array(width);
-    this.sums = new Float64Array(width);
-    this.mins = new Float32Array(width).fill(Infinity);
+    const pad = (n: number) => Math.ceil(n / B) * B;
+    this.leaves = new Float32Array(pad(capacity));
+    const offsets: number[] = [];
+    let total = 0;
+    let n = Math.ceil(capacity / B);
+    for (;;) {
+      offsets.push(total);
+      if (n === 1) {
+        total += 1;
+        break;
+      }
+      total += pad(n);
+      n = Math.ceil(n / B);
+    }
+    this.offsets = Int32Array.from(offsets);
+    this.root = total - 1;
+    this.sums = new Float64Array(total);
+    this.mins = new Float32Array(total).fill(Infinity);
   }
 
   /** Sum of all leaves. */
   total(): number {
-    return this.sums[1]!;
+    return this.sums[this.root]!;
   }
 
   /** Smallest non-zero leaf (Infinity when the tree is empty). */
   min(): number {
-    return this.mins[1]!;
+    return this.mins[this.root]!;
   }
 
   get(i: number): number {
@@ -48,23 +69,39 @@ export class PriorityTree {
 
   /** Set leaf i to `value` (≥ 0, finite) and fix its ancestors: O(log N). */
   set(i: number, value: number): void {
+    this.leaves[i] = value;
+    this.fixPath(i);
+  }
+
+  private fixPath(i: number): void {
     const leaves = this.leaves;
     const sums = this.sums;
     const mins = this.mins;
-    const width = this.width;
-    leaves[i] = value;
-    let k = (i + width) >> 1;
-    const l = 2 * k - width;
-    const a = leaves[l]!;
-    const b = leaves[l + 1]!;
-    sums[k] = a + b;
-    mins[k] = Math.min(a > 0 ? a : Infinity, b > 0 ? b : Infinity);
-    k >>= 1;
-    while (k >= 1) {
-      const c = 2 * k;
-      sums[k] = sums[c]! + sums[c + 1]!;
-      mins[k] = Math.min(mins[c]!, mins[c + 1]!);
-      k >>= 1;
+    const offsets = this.offsets;
+    let j = i >> SHIFT;
+    let c = j << SHIFT;
+    let s = 0;
+    let m = Infinity;
+    for (let k = 0; k < B; k++) {
+      const v = leaves[c + k]!;
+      s += v;
+      if (v > 0 && v < m) m = v;
+    }
+    sums[j] = s;
+    mins[j] = m;
+    for (let l = 1; l < offsets.length; l++) {
+      const below = offsets[l - 1]!;
+      j >>= SHIFT;
+      c = below + (j << SHIFT);
+      s = 0;
+      m = Infinity;
+      for (let k = 0; k < B; k++) {
+        s += sums[c + k]!;
+        const v = mins[c + k]!;
+        if (v < m) m = v;
+      }
+      sums[offsets[l]! + j] = s;
+      mins[offsets[l]! + j] = m;
     }
   }
 
@@ -73,42 +110,76 @@ export class PriorityTree {
     const leaves = this.leaves;
     const sums = this.sums;
     const mins = this.mins;
-    const width = this.width;
-    for (let k = width - 1; k >= width / 2; k--) {
-      const l = 2 * k - width;
-      const a = leaves[l]!;
-      const b = leaves[l + 1]!;
-      sums[k] = a + b;
-      mins[k] = Math.min(a > 0 ? a : Infinity, b > 0 ? b : Infinity);
+    const offsets = this.offsets;
+    let count = leaves.length / B; // nodes of the level being computed (without padding)
+    for (let j = 0; j < count; j++) {
+      let s = 0;
+      let m = Infinity;
+      for (let k = 0; k < B; k++) {
+        const v = leaves[j * B + k]!;
+        s += v;
+        if (v > 0 && v < m) m = v;
+      }
+      sums[j] = s;
+      mins[j] = m;
     }
-    for (let k = width / 2 - 1; k >= 1; k--) {
-      sums[k] = sums[2 * k]! + sums[2 * k + 1]!;
-      mins[k] = Math.min(mins[2 * k]!, mins[2 * k + 1]!);
+    for (let l = 1; l < offsets.length; l++) {
+      const below = offsets[l - 1]!;
+      const at = offsets[l]!;
+      count = Math.ceil(count / B);
+      for (let j = 0; j < count; j++) {
+        let s = 0;
+        let m = Infinity;
+        for (let k = 0; k < B; k++) {
+          s += sums[below + j * B + k]!;
+          const v = mins[below + j * B + k]!;
+          if (v < m) m = v;
+        }
+        sums[at + j] = s;
+        mins[at + j] = m;
+      }
     }
   }
 
   /**
    * The leaf whose cumulative range contains `u` (0 ≤ u < total): leaf i is returned for u in
    * [Σ_{j<i} leaf_j, Σ_{j≤i} leaf_j). Where rounding pushes `u` past a subtree's sum, the descent
-   * stays on the non-empty side, so an empty leaf is never returned while the total is positive.
+   * takes that subtree's last non-empty child, so an empty leaf is never returned while the total
+   * is positive.
    */
   find(u: number): number {
     const sums = this.sums;
     const leaves = this.leaves;
-    const width = this.width;
-    const half = width >> 1;
-    let k = 1;
-    while (k < half) {
-      const c = 2 * k;
-      const left = sums[c]!;
-      if (u < left || sums[c + 1] === 0) k = c;
-      else {
-        u -= left;
-        k = c + 1;
+    const offsets = this.offsets;
+    let j = 0;
+    // From the root's children (level H−2) down to the leaves (l = −1).
+    for (let l = offsets.length - 2; l >= -1; l--) {
+      const a = l >= 0 ? sums : leaves;
+      const base = (l >= 0 ? offsets[l]! : 0) + (j << SHIFT);
+      let acc = 0;
+      let chosen = -1;
+      let last = 0;
+      let accLast = 0;
+      for (let k = 0; k < B; k++) {
+        const v = a[base + k]!;
+        if (v > 0) {
+          if (u < acc + v) {
+            chosen = k;
+            break;
+          }
+          last = k;
+          accLast = acc;
+        }
+        acc += v;
       }
+      if (chosen < 0) {
+        chosen = last;
+        acc = accLast;
+      }
+      j = (j << SHIFT) + chosen;
+      u -= acc;
     }
-    const l = 2 * k - width;
-    return u < leaves[l]! || leaves[l + 1] === 0 ? l : l + 1;
+    return j;
   }
 
   /** Bytes held by the tree's arrays. */

@@ -2,7 +2,13 @@
  * Greedy evaluation on fixed seeds: episode i is reset with `seed + i`, so every evaluation of a run
  * (and of different runs) sees the same starting states.
  */
+import { selectBackend } from "../backend/index.js";
+import { Rng } from "../core/rng.js";
+import { makeEnv } from "../envs/index.js";
 import type { Env } from "../envs/types.js";
+import { createAgent } from "./agents.js";
+import { loadCheckpoint } from "./checkpoint.js";
+import { readRunConfig } from "./run-dir.js";
 
 export type GreedyPolicy = (obs: Float32Array) => number | Float32Array;
 
@@ -47,4 +53,30 @@ export function evaluate(env: Env, policy: GreedyPolicy, episodes: number, seed:
   const mean = returns.reduce((a, b) => a + b, 0) / episodes;
   const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / episodes);
   return { seeds, returns, lengths, mean, std, ...(record ? { trajectories } : {}) };
+}
+
+export interface CheckpointEvalOptions {
+  checkpoint: string;
+  episodes: number;
+  /** First seed (default: the run's eval.seed). */
+  seed?: number;
+  record?: boolean;
+}
+
+/** Greedy evaluation of a saved agent (`qttdm eval`), on the run's fixed evaluation seeds. */
+export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<EvalResult & { checkpoint: string }> {
+  const config = readRunConfig(opts.checkpoint);
+  const ckpt = loadCheckpoint(opts.checkpoint);
+  await selectBackend(config.experiment.backend);
+  const env = await makeEnv(config.env.id, config.env.options);
+  const agent = createAgent({ ...config, agent: { ...config.agent, encoderInit: null } }, env, new Rng(0));
+  const rng = new Rng(0);
+  try {
+    agent.load(ckpt.agent);
+    const r = evaluate(env, (o) => agent.act(o, 1, "greedy", 0, rng)[0]!, opts.episodes, opts.seed ?? config.eval.seed, opts.record);
+    return { checkpoint: ckpt.dir, ...r };
+  } finally {
+    agent.dispose();
+    env.close();
+  }
 }

@@ -3,9 +3,11 @@
  * the TensorBoard event file, `checkpoints/` and `eval/`. An existing run is never overwritten:
  * the directory is created exclusively, and a numeric suffix is added on a name clash.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import YAML from "yaml";
 import { join, resolve } from "node:path";
-import { configToYaml } from "../config/load.js";
+import { configToYaml, validateConfig } from "../config/load.js";
+import { QttdmError } from "../core/errors.js";
 import type { Config } from "../config/schema.js";
 
 export interface RunDir {
@@ -50,4 +52,19 @@ export function createRunDir(config: Config, now = new Date()): RunDir {
     writeFileSync(dir.configPath, configToYaml(config));
     return dir;
   }
+}
+
+/** The run directory that contains `path` (a run dir, its checkpoints dir, or one checkpoint). */
+export function runRootOf(path: string): string {
+  let p = path;
+  for (let i = 0; i < 3; i++) {
+    if (existsSync(join(p, "config.yaml"))) return p;
+    p = join(p, "..");
+  }
+  throw new QttdmError(`no config.yaml found in ${path} or its parents; expected a run directory or a checkpoint inside one`);
+}
+
+/** The resolved config a run was started with. */
+export function readRunConfig(path: string): Config {
+  return validateConfig(YAML.parse(readFileSync(join(runRootOf(path), "config.yaml"), "utf8")));
 }

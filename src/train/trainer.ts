@@ -6,10 +6,9 @@
  * first episode; exploration, replay sampling and network init: separate `Rng` streams), so a run
  * on the cpu or wasm backend is reproducible, and a resumed run continues exactly (see collector.ts).
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import YAML from "yaml";
-import { validateConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { DivergenceError, QttdmError } from "../core/errors.js";
 import { Rng, type RngState } from "../core/rng.js";
@@ -25,7 +24,7 @@ import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js"
 import { Collector, type CollectorState } from "./collector.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { ScalarWindow } from "./metrics.js";
-import { createRunDir, runDirPaths, type RunDir } from "./run-dir.js";
+import { createRunDir, readRunConfig, runDirPaths, runRootOf, type RunDir } from "./run-dir.js";
 
 export interface TrainOptions {
   config: Config;
@@ -255,18 +254,4 @@ function crossed(before: number, after: number, every: number): boolean {
 
 function lastEvalResult(dir: RunDir, step: number): EvalResult {
   return JSON.parse(readFileSync(join(dir.evalDir, `step-${String(step).padStart(9, "0")}.json`), "utf8")) as EvalResult;
-}
-
-/** The run directory that contains a checkpoint path (run dir, checkpoints dir or one checkpoint). */
-function runRootOf(path: string): string {
-  let p = path;
-  for (let i = 0; i < 3; i++) {
-    if (existsSync(join(p, "config.yaml"))) return p;
-    p = join(p, "..");
-  }
-  throw new QttdmError(`cannot resume: no config.yaml found in ${path} or its parents; expected a run directory`);
-}
-
-function readRunConfig(path: string): Config {
-  return validateConfig(YAML.parse(readFileSync(join(runRootOf(path), "config.yaml"), "utf8")));
 }

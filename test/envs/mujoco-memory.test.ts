@@ -1,42 +1,52 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { HumanoidEnv, loadMujoco, type MujocoModule } from "../../src/envs/mujoco/index.js";
+import { HumanoidEnv, loadMujoco, mujocoHeapProbe, type MujocoModule } from "../../src/envs/mujoco/index.js";
 
-// The wasm heap only grows when the allocator runs out, so these checks catch leaks of whole
-// models/data or of anything allocated per reset/step at the scale of the loops below.
+// Two probes: the wasm memory size (grows only when the allocator runs out) and where a fresh
+// 1 MiB block lands (moves up as soon as anything leaks, long before memory must grow).
 describe("MuJoCo wasm memory", () => {
   let mj: MujocoModule;
   beforeAll(async () => {
     mj = await loadMujoco();
   });
 
-  it("1,000 Humanoid resets (with a step each) do not grow the wasm heap", () => {
+  it("the probe sees a small leak", () => {
+    const before = mujocoHeapProbe(mj);
+    const leaked = Array.from({ length: 20 }, () => new mj.DoubleBuffer(1024)); // 160 KiB
+    const after = mujocoHeapProbe(mj);
+    for (const b of leaked) b.delete();
+    expect(after.topAddress).toBeGreaterThan(before.topAddress);
+    expect(mujocoHeapProbe(mj)).toEqual(before);
+  });
+
+  it("1,000 Humanoid resets (with a step each) allocate nothing on the wasm heap", () => {
     const env = new HumanoidEnv(mj);
     try {
       env.reset({ seed: 0 });
       env.step(new Float32Array(17));
-      const before = env.wasmHeapBytes();
+      const before = mujocoHeapProbe(mj);
       for (let i = 0; i < 1000; i++) {
         env.reset({ seed: i });
         env.step(new Float32Array(17).fill(0.1));
       }
-      expect(env.wasmHeapBytes()).toBe(before);
+      expect(mujocoHeapProbe(mj)).toEqual(before);
     } finally {
       env.close();
     }
   });
 
-  it("creating and closing 100 Humanoid envs does not grow the wasm heap", () => {
+  it("creating and closing 100 Humanoid envs frees everything", () => {
     const probe = new HumanoidEnv(mj);
     try {
-      // Warm up: the first models (next to the probe) grow the heap to its working size.
+      // Warm up: the first models (next to the probe env) grow the heap to its working size.
       for (let i = 0; i < 5; i++) new HumanoidEnv(mj).close();
-      const before = probe.wasmHeapBytes();
+      const before = mujocoHeapProbe(mj);
       for (let i = 0; i < 100; i++) {
         const env = new HumanoidEnv(mj);
         env.reset({ seed: i });
+        env.step(new Float32Array(17));
         env.close();
       }
-      expect(probe.wasmHeapBytes()).toBe(before);
+      expect(mujocoHeapProbe(mj)).toEqual(before);
     } finally {
       probe.close();
     }

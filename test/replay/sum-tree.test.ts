@@ -20,10 +20,10 @@ describe("PriorityTree", () => {
       tree.set(i, p[i]!);
     }
     const draws = 100_000;
-    const counts = new Float64Array(tree.width);
+    const counts = new Float64Array(tree.leaves.length);
     const total = tree.total();
     for (let k = 0; k < draws; k++) counts[tree.find(rng.random() * total)]!++;
-    for (let i = n; i < tree.width; i++) expect(counts[i]).toBe(0);
+    for (let i = n; i < tree.leaves.length; i++) expect(counts[i]).toBe(0);
     const sum = p.reduce((a, b) => a + b, 0);
     let chi = 0;
     for (let i = 0; i < n; i++) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
-import { benchHumanoid } from "../../src/envs/mujoco/bench.js";
+import { envBenchmark } from "../../src/bench/env.js";
 import "../../src/envs/mujoco/index.js";
 import { makeEnv } from "../../src/envs/make.js";
 import { sampleSpace } from "../../src/envs/spaces.js";
@@ -36,8 +36,8 @@ describe.each(["Humanoid-v5", "Hopper-v5", "Walker2d-v5", "HalfCheetah-v5"])("%s
 
 describe("Humanoid-v5 throughput", () => {
   it("reaches 1,100 env steps/s with random actions (machine-dependent)", async () => {
-    const figures = await benchHumanoid({ steps: 5000 });
-    console.log(JSON.stringify(figures));
+    const figures = await envBenchmark.run({ quick: true, options: {}, log: (line) => console.log(line) });
     expect(figures.humanoid_steps_per_s).toBeGreaterThan(1100);
+    expect(figures.humanoid_reset_alloc_top_drift_bytes).toBe(0);
   });
 });

@@ -12,7 +12,7 @@ import { loadMujoco } from "./module.js";
 import { Walker2dEnv, type Walker2dOptions } from "./walker2d.js";
 
 export { MujocoEnv, mujocoCommonOptions, type MujocoEnvSetup } from "./mujoco-env.js";
-export { loadMujoco, compileAsset, compileXml, readAsset, ASSETS_URL, type MujocoModule } from "./module.js";
+export { loadMujoco, compileAsset, compileXml, readAsset, mujocoHeapProbe, ASSETS_URL, type MujocoModule } from "./module.js";
 export { HumanoidEnv, humanoidOptionsSchema, type HumanoidOptions } from "./humanoid.js";
 export { HopperEnv, hopperOptionsSchema, type HopperOptions } from "./hopper.js";
 export { Walker2dEnv, walker2dOptionsSchema, type Walker2dOptions } from "./walker2d.js";

@@ -1,0 +1,59 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { compare } from "../../src/train/compare.js";
+import { qttdm } from "../helpers/cli.js";
+
+const tiny = [
+  "experiment.backend=cpu",
+  "agent.network.hidden=[16, 16]",
+  "train.learningStarts=100",
+  "train.batchSize=16",
+  "eval.every=200",
+  "eval.episodes=1",
+  "checkpoint.every=0",
+];
+
+describe("compare", () => {
+  it("runs every config × seed and writes summary.md and summary.json", async () => {
+    const out = mkdtempSync(join(tmpdir(), "qttdm-compare-"));
+    const { summaries } = await compare({
+      configs: ["lunarlander/dqn-uniform", "lunarlander/dqn-reaper"],
+      seeds: 2,
+      steps: 400,
+      set: tiny,
+      out,
+      workers: 0,
+      print: () => {},
+    });
+    expect(summaries.map((s) => s.runs)).toEqual([2, 2]);
+    for (const s of summaries) {
+      expect(s.finalScores).toHaveLength(2);
+      expect(s.finalScores.every(Number.isFinite)).toBe(true);
+      expect(s.threshold).toBe(200);
+    }
+    expect(summaries[0]!.varianceRatioToUniform).toBeCloseTo(1);
+    const md = readFileSync(join(out, "summary.md"), "utf8");
+    expect(md).toContain("dqn-reaper");
+    expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).runs).toHaveLength(4);
+  });
+
+  it("runs in worker threads from the CLI, and eval reads the runs' checkpoints", () => {
+    const out = mkdtempSync(join(tmpdir(), "qttdm-compare-cli-"));
+    const r = qttdm(["compare", "--configs", "lunarlander/dqn-uniform", "--seeds", "2", "--steps", "300", "--out", out, ...tiny.flatMap((s) => ["--set", s])], { timeoutMs: 120_000 });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    expect(summary.runs).toHaveLength(2);
+    const runDir = summary.runs[0].runDir as string;
+    expect(existsSync(join(runDir, "checkpoints", "latest"))).toBe(true);
+    const record = join(out, "traj.json");
+    const e = qttdm(["eval", "--checkpoint", runDir, "--episodes", "2", "--record", record]);
+    expect(e.status).toBe(0);
+    expect(e.stdout).toMatch(/mean return -?\d/);
+    const rec = JSON.parse(readFileSync(record, "utf8"));
+    expect(rec.trajectories).toHaveLength(2);
+    expect(rec.trajectories[0].actions.length).toBe(rec.lengths[0]);
+  });
+});
