@@ -125,13 +125,13 @@ export class Rng {
   }
 
   /** Fill `out` with uniform [0, 1) floats. */
-  fillUniform(out: Float32Array | Float64Array, low = 0, high = 1): typeof out {
+  fillUniform<T extends Float32Array | Float64Array>(out: T, low = 0, high = 1): T {
     for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * this.random();
     return out;
   }
 
   /** Fill `out` with normal deviates. */
-  fillNormal(out: Float32Array | Float64Array, mean = 0, std = 1): typeof out {
+  fillNormal<T extends Float32Array | Float64Array>(out: T, mean = 0, std = 1): T {
     for (let i = 0; i < out.length; i++) out[i] = this.normal(mean, std);
     return out;
   }

@@ -40,13 +40,19 @@ import type { Rng } from "../core/rng.js";
 import { scheduleValue, type ScheduleSpec } from "../core/schedule.js";
 import { replayConfigSchema, type ReplayConfig, type ReplayConfigInput } from "./config.js";
 import { readSnapshot, writeSnapshot, type SnapshotArray } from "./snapshot.js";
-import { TransitionStore, type ReplaySpec, type TransitionBatch } from "./storage.js";
+import { META_WIDTH, TransitionStore, type ReplaySpec, type TransitionBatch } from "./storage.js";
 import { PriorityTree } from "./sum-tree.js";
 
 export type { ReplaySpec, TransitionBatch, ActionSpec } from "./storage.js";
 export { ReplayDataError } from "./storage.js";
 
 const SPREAD_SCALE = Math.sqrt(Math.PI) / 2;
+/** Offsets in a transition's record of `stats`. */
+const TD = 0;
+const UNREL = 1;
+const SURPRISE = 2;
+const SAMPLED = 3;
+export const STAT = { tdError: TD, unreliability: UNREL, surprise: SURPRISE, timesSampled: SAMPLED } as const;
 const MIN_LEAF = 1e-30;
 const SNAPSHOT_KIND = "replay-buffer";
 const SNAPSHOT_SCHEMA = 1;
@@ -159,12 +165,13 @@ export class ReplayBuffer {
   readonly spec: ReplaySpec;
   readonly config: ReplayConfig;
   readonly store: TransitionStore;
-  /** Last reported TD error (signed; NaN: never reported). */
-  readonly lastTd: Float32Array;
-  /** Raw unreliability statistic u (spread estimators) or ρ itself (episode); NaN: unknown. */
-  readonly unrel: Float32Array;
-  readonly surprise: Float32Array;
-  readonly timesSampled: Uint32Array;
+  /**
+   * Per-transition statistics, interleaved so that one cache line serves a transition
+   * ([i * 4 + k], k = STAT.*): last reported TD error (signed; NaN: never reported); raw
+   * unreliability statistic u (spread estimators) or ρ itself (episode), NaN: unknown; last
+   * surprise (NaN: none); times sampled (float32 counts exactly up to 2^24).
+   */
+  readonly stats: Float32Array;
   /** Present for the prioritised samplers. */
   readonly tree: PriorityTree | null;
   private state: SamplerState;
@@ -187,10 +194,7 @@ export class ReplayBuffer {
     this.spec = spec;
     this.store = new TransitionStore(spec, c.capacity);
     const cap = c.capacity;
-    this.lastTd = new Float32Array(cap);
-    this.unrel = new Float32Array(cap);
-    this.surprise = new Float32Array(cap);
-    this.timesSampled = new Uint32Array(cap);
+    this.stats = new Float32Array(cap * 4);
     this.tree = c.sampler === "uniform" ? null : new PriorityTree(cap);
     this.alphaSpec = { kind: c.reaperShape, start: c.reaperAlphaStart, end: c.reaperAlphaEnd, duration: c.reaperHorizon };
     this.betaSpec = { kind: c.reaperShape, start: c.reaperBetaStart, end: c.reaperBetaEnd, duration: c.reaperHorizon };
@@ -241,22 +245,22 @@ export class ReplayBuffer {
       const i = this.store.head;
       if (this.store.added >= this.capacity) this.evict(i);
       const slot = this.store.write(batch, j);
-      this.lastTd[i] = NaN;
-      this.surprise[i] = NaN;
-      this.timesSampled[i] = 0;
+      this.stats[i * 4 + TD] = NaN;
+      this.stats[i * 4 + SURPRISE] = NaN;
+      this.stats[i * 4 + SAMPLED] = 0;
       if (this.config.reliability === "episode") {
         // The newest step of an episode has nothing after it: ρ = 0 until the episode is recomputed.
-        this.unrel[i] = 0;
+        this.stats[i * 4 + UNREL] = 0;
         this.dirty.add(slot);
       } else {
-        this.unrel[i] = NaN;
+        this.stats[i * 4 + UNREL] = NaN;
       }
       this.tree?.set(i, this.leaf(i));
     }
   }
 
   private evict(i: number): void {
-    const u = this.unrel[i]!;
+    const u = this.stats[i * 4 + UNREL]!;
     if (this.config.reliability !== "episode" && u === u) {
       this.state.unrelSum -= u;
       this.state.unrelCount--;
@@ -265,9 +269,18 @@ export class ReplayBuffer {
     if (slot >= 0 && this.config.reliability === "episode") this.dirty.add(slot);
   }
 
+  /** One statistic of transitions [0, size) as a dense copy (for inspection and tests). */
+  statistic(name: keyof typeof STAT): Float32Array {
+    const n = this.size;
+    const k = STAT[name];
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.stats[i * 4 + k]!;
+    return out;
+  }
+
   /** Reliability 1 − ρ_i of a stored transition, as the sampler uses it. */
   reliability(i: number): number {
-    const u = this.unrel[i]!;
+    const u = this.stats[i * 4 + UNREL]!;
     if (this.config.reliability === "episode") return u === u ? 1 - u : 1;
     const ub = this.state.normR;
     if (u !== u || ub !== ub) return 0.5;
@@ -277,7 +290,7 @@ export class ReplayBuffer {
 
   /** p_i = |δ_i| + eps, or the running max when never reported. */
   private basePriority(i: number): number {
-    const td = this.lastTd[i]!;
+    const td = this.stats[i * 4 + TD]!;
     return td === td ? Math.abs(td) + this.config.eps : this.state.maxPriority;
   }
 
@@ -353,7 +366,7 @@ export class ReplayBuffer {
       let sum = 0;
       let count = 0;
       for (let i = 0; i < n; i++) {
-        const u = this.unrel[i]!;
+        const u = this.stats[i * 4 + UNREL]!;
         if (u === u) {
           sum += u;
           count++;
@@ -388,10 +401,10 @@ export class ReplayBuffer {
 
   private episodeTotal(slot: number): number {
     const ep = this.store.episodes;
-    const next = this.store.next;
+    const st = this.store;
     const last = ep.last[slot]!;
     let total = 0;
-    for (let i = ep.first[slot]!; ; i = next[i]!) {
+    for (let i = ep.first[slot]!; ; i = st.next(i)) {
       total += this.basePriority(i);
       if (i === last) break;
     }
@@ -402,15 +415,15 @@ export class ReplayBuffer {
   /** ρ_t = Σ_{i>t} δ⁺_i / D along the episode's chain (episodeTotal must be current). */
   private assignEpisodeRho(slot: number, setLeaves: boolean): void {
     const ep = this.store.episodes;
-    const next = this.store.next;
+    const st = this.store;
     const total = ep.total[slot]!;
     const d = ep.finished[slot] ? total : Math.max(total, this.state.maxEpisodeTotal);
     const last = ep.last[slot]!;
     let prefix = 0;
-    for (let i = ep.first[slot]!; ; i = next[i]!) {
+    for (let i = ep.first[slot]!; ; i = st.next(i)) {
       prefix += this.basePriority(i);
       const rho = d > 0 ? (total - prefix) / d : 0;
-      this.unrel[i] = rho < 0 ? 0 : rho > 1 ? 1 : rho;
+      this.stats[i * 4 + UNREL] = rho < 0 ? 0 : rho > 1 ? 1 : rho;
       if (setLeaves) this.tree!.set(i, this.leaf(i));
       if (i === last) break;
     }
@@ -443,10 +456,10 @@ export class ReplayBuffer {
     const surprise = new Float32Array(n);
     for (let b = 0; b < n; b++) {
       const i = idx[b]!;
-      tdAbs[b] = Math.abs(this.lastTd[i]!);
+      tdAbs[b] = Math.abs(this.stats[i * 4 + TD]!);
       reliability[b] = this.reliability(i);
-      surprise[b] = this.surprise[i]!;
-      this.timesSampled[i]!++;
+      surprise[b] = this.stats[i * 4 + SURPRISE]!;
+      this.stats[i * 4 + SAMPLED]!++;
     }
     const c = this.config;
     const s = this.state;
@@ -494,12 +507,12 @@ export class ReplayBuffer {
       const src = st.obs;
       for (let k = 0, o = i * d, p = b * d; k < d; k++) obs[p + k] = src[o + k]!;
       st.copyNextObs(i, nextObs, b * d);
-      for (let k = 0; k < w; k++) action[b * w + k] = st.action[i * w + k]!;
-      reward[b] = st.reward[i]!;
+      st.copyAction(i, action, b * w);
+      reward[b] = st.rewardOf(i);
       terminated[b] = st.terminated(i) ? 1 : 0;
       truncated[b] = st.truncated(i) ? 1 : 0;
-      episodeId[b] = st.episodeId[i]!;
-      stepInEpisode[b] = st.stepInEpisode[i]!;
+      episodeId[b] = st.episodeOf(i);
+      stepInEpisode[b] = st.stepOf(i);
     }
     const gamma = this.spec.gamma;
     let returns = reward;
@@ -541,13 +554,13 @@ export class ReplayBuffer {
     let disc = 1;
     let j = i;
     for (let k = 1; ; k++) {
-      g += disc * st.reward[j]!;
+      g += disc * st.rewardOf(j);
       disc *= gamma;
       if (st.terminated(j)) {
         done[b] = 1;
         break;
       }
-      const nx = st.next[j]!;
+      const nx = st.next(j);
       if (k === this.config.nStep || st.truncated(j) || nx < 0) break;
       j = nx;
     }
@@ -580,19 +593,19 @@ export class ReplayBuffer {
     const episodeId = new Int32Array(n);
     for (let b = 0; b < n; b++) {
       let j = starts[b]!;
-      episodeId[b] = st.episodeId[j]!;
+      episodeId[b] = st.episodeOf(j);
       for (let t = 0; t < len; t++) {
         const p = b * len + t;
         indices[p] = j;
         mask[p] = 1;
         for (let k = 0; k < d; k++) obs[p * d + k] = st.obs[j * d + k]!;
         st.copyNextObs(j, nextObs, p * d);
-        for (let k = 0; k < w; k++) action[p * w + k] = st.action[j * w + k]!;
-        reward[p] = st.reward[j]!;
+        st.copyAction(j, action, p * w);
+        reward[p] = st.rewardOf(j);
         terminated[p] = st.terminated(j) ? 1 : 0;
         truncated[p] = st.truncated(j) ? 1 : 0;
-        stepInEpisode[p] = st.stepInEpisode[j]!;
-        const nx = st.next[j]!;
+        stepInEpisode[p] = st.stepOf(j);
+        const nx = st.next(j);
         if (st.ends(j) || nx < 0) break;
         j = nx;
       }
@@ -663,14 +676,14 @@ export class ReplayBuffer {
         if (!(v >= 0 && v < Infinity)) throw new DivergenceError(`updatePriorities: tdStd[${b}] = ${v} for index ${i}; expected a finite value >= 0`);
         this.setUnrel(i, v, rate);
       } else if (!episodic) {
-        const prev = this.lastTd[i]!;
+        const prev = this.stats[i * 4 + TD]!;
         if (prev === prev) this.setUnrel(i, SPREAD_SCALE * Math.abs(td - prev), rate);
       }
-      this.lastTd[i] = td;
-      if (stats.surprise) this.surprise[i] = stats.surprise[b]!;
+      this.stats[i * 4 + TD] = td;
+      if (stats.surprise) this.stats[i * 4 + SURPRISE] = stats.surprise[b]!;
       const p = Math.abs(td) + c.eps;
       if (p > s.maxPriority) s.maxPriority = p;
-      if (episodic) this.dirty.add(this.store.episodes.slot(this.store.episodeId[i]!));
+      if (episodic) this.dirty.add(this.store.episodes.slot(this.store.episodeOf(i)));
       else if (setLeaf) this.tree!.set(i, this.leaf(i));
       updated++;
     }
@@ -682,14 +695,14 @@ export class ReplayBuffer {
   /** EMA update of the spread statistic u_i, keeping the buffer sum in step. */
   private setUnrel(i: number, x: number, rate: number): void {
     const s = this.state;
-    const u = this.unrel[i]!;
+    const u = this.stats[i * 4 + UNREL]!;
     if (u === u) {
       const v = u + rate * (x - u);
-      this.unrel[i] = v;
-      s.unrelSum += this.unrel[i]! - u;
+      this.stats[i * 4 + UNREL] = v;
+      s.unrelSum += this.stats[i * 4 + UNREL]! - u;
     } else {
-      this.unrel[i] = x;
-      s.unrelSum += this.unrel[i]!;
+      this.stats[i * 4 + UNREL] = x;
+      s.unrelSum += this.stats[i * 4 + UNREL]!;
       s.unrelCount++;
     }
   }
@@ -697,8 +710,7 @@ export class ReplayBuffer {
   /** Bytes held by the buffer's arrays (columns, statistics, trees, episode table, spare rows). */
   bytes(): number {
     return (
-      this.store.bytes() + this.lastTd.byteLength + this.unrel.byteLength + this.surprise.byteLength +
-      this.timesSampled.byteLength + (this.tree ? this.tree.bytes() : 0)
+      this.store.bytes() + this.stats.byteLength + (this.tree ? this.tree.bytes() : 0)
     );
   }
 
@@ -707,24 +719,16 @@ export class ReplayBuffer {
     const n = this.size;
     const st = this.store;
     const d = st.obsDim;
-    const w = st.actionWidth;
     const pool = st.pool.exportState();
     const sections: Record<string, SnapshotArray> = {
       obs: st.obs.subarray(0, n * d),
-      action: st.action.subarray(0, n * w),
-      reward: st.reward.subarray(0, n),
-      flags: st.flags.subarray(0, n),
-      episodeId: st.episodeId.subarray(0, n),
-      stepInEpisode: st.stepInEpisode.subarray(0, n),
-      next: st.next.subarray(0, n),
-      lastTd: this.lastTd.subarray(0, n),
-      unrel: this.unrel.subarray(0, n),
-      surprise: this.surprise.subarray(0, n),
-      timesSampled: this.timesSampled.subarray(0, n),
+      meta: st.meta.subarray(0, n * META_WIDTH),
+      stats: this.stats.subarray(0, n * 4),
       poolRows: pool.rows,
       poolFree: pool.free,
       dirty: Int32Array.from(this.dirty),
     };
+    if (st.actionVec) sections.actionVec = st.actionVec.subarray(0, n * st.actionWidth);
     if (this.tree) sections.leaves = this.tree.leaves.subarray(0, n);
     for (const [k, v] of Object.entries(st.episodes.exportState())) sections[`episodes.${k}`] = v;
     await writeSnapshot(path, SNAPSHOT_KIND, { schema: SNAPSHOT_SCHEMA, spec: this.spec, config: this.config, added: st.added, state: this.state }, sections);
@@ -760,16 +764,9 @@ export class ReplayBuffer {
       target.set(a as never);
     };
     into("obs", st.obs, n * st.obsDim);
-    into("action", st.action, n * st.actionWidth);
-    into("reward", st.reward, n);
-    into("flags", st.flags, n);
-    into("episodeId", st.episodeId, n);
-    into("stepInEpisode", st.stepInEpisode, n);
-    into("next", st.next, n);
-    into("lastTd", buf.lastTd, n);
-    into("unrel", buf.unrel, n);
-    into("surprise", buf.surprise, n);
-    into("timesSampled", buf.timesSampled, n);
+    into("meta", st.meta, n * META_WIDTH);
+    if (st.actionVec) into("actionVec", st.actionVec, n * st.actionWidth);
+    into("stats", buf.stats, n * 4);
     st.pool.importState(get("poolRows") as Float32Array, get("poolFree") as Int32Array);
     const ep: Record<string, ArrayLike<number>> = {};
     for (const k of ["id", "first", "last", "lastStep", "length", "finished", "total", "free"]) ep[k] = get(`episodes.${k}`);

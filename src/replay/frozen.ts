@@ -43,16 +43,17 @@ export function inspectBuffer(buf: ReplayBuffer): ReplayInspection {
   const n = buf.size;
   const st = buf.store;
   const rel = new Float32Array(n);
+  const lastTd = buf.statistic("tdError");
   const hist = new Array<number>(10).fill(0);
   let reported = 0;
   for (let i = 0; i < n; i++) {
     const r = buf.reliability(i);
     rel[i] = r;
     hist[Math.min(9, Math.floor(r * 10))]!++;
-    if (buf.lastTd[i] === buf.lastTd[i]) reported++;
+    if (lastTd[i] === lastTd[i]) reported++;
   }
   const td = new Float32Array(n);
-  for (let i = 0; i < n; i++) td[i] = Math.abs(buf.lastTd[i]!);
+  for (let i = 0; i < n; i++) td[i] = Math.abs(lastTd[i]!);
   let ended = 0;
   let stored = 0;
   const ep = st.episodes;
@@ -84,10 +85,10 @@ export function inspectBuffer(buf: ReplayBuffer): ReplayInspection {
     tdAbs: distribution(td),
     reliability: distribution(rel),
     reliabilityHistogram: hist,
-    unreliability: distribution(buf.unrel.subarray(0, n)),
-    surprise: distribution(buf.surprise.subarray(0, n)),
-    timesSampled: distribution(buf.timesSampled.subarray(0, n)),
-    reward: distribution(st.reward.subarray(0, n)),
+    unreliability: distribution(buf.statistic("unreliability")),
+    surprise: distribution(buf.statistic("surprise")),
+    timesSampled: distribution(buf.statistic("timesSampled")),
+    reward: distribution(Float32Array.from({ length: n }, (_, i) => st.rewardOf(i))),
     priority,
     sampler: { ...buf.samplerState() },
   };

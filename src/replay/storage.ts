@@ -44,6 +44,12 @@ export class ReplayDataError extends QttdmError {}
 
 const TERMINATED = 1;
 const TRUNCATED = 2;
+export const META_WIDTH = 5;
+const NEXT = 0;
+const EPISODE = 1;
+const STEP = 2;
+const FLAGS = 3;
+const REWARD = 4;
 
 export class TransitionStore {
   readonly capacity: number;
@@ -52,12 +58,15 @@ export class TransitionStore {
   readonly actionWidth: number;
   readonly spec: ReplaySpec;
   readonly obs: Float32Array;
-  readonly action: Uint8Array | Uint16Array | Int32Array | Float32Array;
-  readonly reward: Float32Array;
-  readonly flags: Uint8Array;
-  readonly episodeId: Int32Array;
-  readonly stepInEpisode: Int32Array;
-  readonly next: Int32Array;
+  /**
+   * One record of META_WIDTH 32-bit words per transition (a random draw reads one cache line, not
+   * one per column): next link, episode id, step in episode, flags | discrete action << 2, reward
+   * (float32 bits, read through `metaF`).
+   */
+  readonly meta: Int32Array;
+  readonly metaF: Float32Array;
+  /** Continuous actions [capacity * dim] (null for discrete actions, which live in `meta`). */
+  readonly actionVec: Float32Array | null;
   readonly episodes = new EpisodeTable();
   readonly pool: RowPool;
   /** Transitions ever added; the next write goes to `added % capacity`. */
@@ -70,19 +79,11 @@ export class TransitionStore {
     const d = spec.obsDim;
     this.obsDim = d;
     this.obs = new Float32Array(capacity * d);
-    if (spec.action.kind === "discrete") {
-      const n = spec.action.n;
-      this.actionWidth = 1;
-      this.action = n <= 256 ? new Uint8Array(capacity) : n <= 65536 ? new Uint16Array(capacity) : new Int32Array(capacity);
-    } else {
-      this.actionWidth = spec.action.dim;
-      this.action = new Float32Array(capacity * spec.action.dim);
-    }
-    this.reward = new Float32Array(capacity);
-    this.flags = new Uint8Array(capacity);
-    this.episodeId = new Int32Array(capacity);
-    this.stepInEpisode = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
+    this.actionWidth = spec.action.kind === "discrete" ? 1 : spec.action.dim;
+    this.actionVec = spec.action.kind === "discrete" ? null : new Float32Array(capacity * spec.action.dim);
+    const words = new ArrayBuffer(capacity * META_WIDTH * 4);
+    this.meta = new Int32Array(words);
+    this.metaF = new Float32Array(words);
     this.pool = new RowPool(d);
   }
 
@@ -94,23 +95,56 @@ export class TransitionStore {
     return this.added % this.capacity;
   }
 
+  /** Ring index of the next step of i's episode (≥ 0), or a spare-row reference (< 0). */
+  next(i: number): number {
+    return this.meta[i * META_WIDTH + NEXT]!;
+  }
+
+  episodeOf(i: number): number {
+    return this.meta[i * META_WIDTH + EPISODE]!;
+  }
+
+  stepOf(i: number): number {
+    return this.meta[i * META_WIDTH + STEP]!;
+  }
+
+  rewardOf(i: number): number {
+    return this.metaF[i * META_WIDTH + REWARD]!;
+  }
+
+  /** Discrete action of i (for continuous actions read `actionVec`). */
+  actionOf(i: number): number {
+    return this.meta[i * META_WIDTH + FLAGS]! >> 2;
+  }
+
   terminated(i: number): boolean {
-    return (this.flags[i]! & TERMINATED) !== 0;
+    return (this.meta[i * META_WIDTH + FLAGS]! & TERMINATED) !== 0;
   }
 
   truncated(i: number): boolean {
-    return (this.flags[i]! & TRUNCATED) !== 0;
+    return (this.meta[i * META_WIDTH + FLAGS]! & TRUNCATED) !== 0;
   }
 
   /** True when transition i ends its episode (terminated or truncated). */
   ends(i: number): boolean {
-    return this.flags[i]! !== 0;
+    return (this.meta[i * META_WIDTH + FLAGS]! & 3) !== 0;
+  }
+
+  /** Copy transition i's action into `out` at `offset` (one value for discrete actions). */
+  copyAction(i: number, out: Int32Array | Float32Array, offset: number): void {
+    const v = this.actionVec;
+    if (v === null) {
+      out[offset] = this.meta[i * META_WIDTH + FLAGS]! >> 2;
+      return;
+    }
+    const w = this.actionWidth;
+    for (let k = 0; k < w; k++) out[offset + k] = v[i * w + k]!;
   }
 
   /** Copy transition i's next observation into `out` at `offset`. */
   copyNextObs(i: number, out: Float32Array, offset: number): void {
     const d = this.obsDim;
-    const nx = this.next[i]!;
+    const nx = this.meta[i * META_WIDTH + NEXT]!;
     const src = nx >= 0 ? this.obs : this.pool.rows;
     let s = (nx >= 0 ? nx : -nx - 1) * d;
     for (let k = 0; k < d; k++) out[offset + k] = src[s++]!;
@@ -164,7 +198,7 @@ export class TransitionStore {
       throw new ReplayDataError(`add(): episode ${id} step ${step} follows step ${this.episodes.lastStep[s]}, expected step ${this.episodes.lastStep[s]! + 1}`);
     }
     const d = this.obsDim;
-    const row = -this.next[last]! - 1;
+    const row = -this.next(last) - 1;
     const rows = this.pool.rows;
     for (let k = 0; k < d; k++) {
       const x = b.obs[j * d + k]!;
@@ -180,8 +214,8 @@ export class TransitionStore {
 
   /** Remove the transition at `i` (the oldest) from its episode. Returns its episode slot (-1 if the episode is gone). */
   evict(i: number): number {
-    const s = this.episodes.slot(this.episodeId[i]!);
-    const nx = this.next[i]!;
+    const s = this.episodes.slot(this.episodeOf(i));
+    const nx = this.next(i);
     if (nx >= 0) {
       this.episodes.first[s] = nx;
       this.episodes.length[s]!--;
@@ -198,20 +232,27 @@ export class TransitionStore {
     const d = this.obsDim;
     const obs = this.obs;
     for (let k = 0; k < d; k++) obs[i * d + k] = b.obs[j * d + k]!;
-    const w = this.actionWidth;
-    for (let k = 0; k < w; k++) this.action[i * w + k] = b.action[j * w + k]!;
-    this.reward[i] = b.reward[j]!;
-    this.flags[i] = (b.terminated[j] ? TERMINATED : 0) | (b.truncated[j] ? TRUNCATED : 0);
     const id = b.episodeId[j]!;
     const step = b.stepInEpisode[j]!;
-    this.episodeId[i] = id;
-    this.stepInEpisode[i] = step;
+    const flags = (b.terminated[j] ? TERMINATED : 0) | (b.truncated[j] ? TRUNCATED : 0);
+    const r = i * META_WIDTH;
+    const meta = this.meta;
+    meta[r + EPISODE] = id;
+    meta[r + STEP] = step;
+    this.metaF[r + REWARD] = b.reward[j]!;
+    const vec = this.actionVec;
+    if (vec === null) meta[r + FLAGS] = flags | (b.action[j]! << 2);
+    else {
+      meta[r + FLAGS] = flags;
+      const w = this.actionWidth;
+      for (let k = 0; k < w; k++) vec[i * w + k] = b.action[j * w + k]!;
+    }
     const ep = this.episodes;
     let s = ep.slot(id);
     if (s >= 0) {
       const last = ep.last[s]!;
-      this.pool.release(-this.next[last]! - 1);
-      this.next[last] = i;
+      this.pool.release(-this.next(last) - 1);
+      meta[last * META_WIDTH + NEXT] = i;
       ep.last[s] = i;
       ep.lastStep[s] = step;
       ep.length[s]!++;
@@ -221,8 +262,8 @@ export class TransitionStore {
     const row = this.pool.alloc();
     const rows = this.pool.rows;
     for (let k = 0; k < d; k++) rows[row * d + k] = b.nextObs[j * d + k]!;
-    this.next[i] = -row - 1;
-    if (this.flags[i]) ep.finished[s] = 1;
+    meta[r + NEXT] = -row - 1;
+    if (flags) ep.finished[s] = 1;
     this.added++;
     return s;
   }
@@ -231,8 +272,7 @@ export class TransitionStore {
   bytes(): number {
     const e = this.episodes;
     return (
-      this.obs.byteLength + this.action.byteLength + this.reward.byteLength + this.flags.byteLength +
-      this.episodeId.byteLength + this.stepInEpisode.byteLength + this.next.byteLength + this.pool.rows.byteLength +
+      this.obs.byteLength + this.meta.byteLength + (this.actionVec?.byteLength ?? 0) + this.pool.rows.byteLength +
       e.id.byteLength * 5 + e.finished.byteLength + e.total.byteLength
     );
   }
@@ -242,7 +282,7 @@ function validateSpec(spec: ReplaySpec): void {
   if (!Number.isInteger(spec.obsDim) || spec.obsDim < 1) throw new QttdmError(`ReplaySpec.obsDim = ${show(spec.obsDim)}, expected a positive integer`);
   const a = spec.action;
   if (a?.kind === "discrete") {
-    if (!Number.isInteger(a.n) || a.n < 1) throw new QttdmError(`ReplaySpec.action.n = ${show(a.n)}, expected a positive integer`);
+    if (!Number.isInteger(a.n) || a.n < 1 || a.n > 2 ** 29) throw new QttdmError(`ReplaySpec.action.n = ${show(a.n)}, expected an integer in [1, 2^29]`);
   } else if (a?.kind === "continuous") {
     if (!Number.isInteger(a.dim) || a.dim < 1) throw new QttdmError(`ReplaySpec.action.dim = ${show(a.dim)}, expected a positive integer`);
   } else {

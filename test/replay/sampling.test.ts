@@ -112,7 +112,7 @@ describe("sampling", () => {
       const info = env.episodes.get(e)!;
       // Steps of this episode stored so far (the env may still be running it).
       let storedLast = -1;
-      for (let i = 0; i < buf.size; i++) if (buf.store.episodeId[i] === e) storedLast = Math.max(storedLast, buf.store.stepInEpisode[i]!);
+      for (let i = 0; i < buf.size; i++) if (buf.store.episodeOf(i) === e) storedLast = Math.max(storedLast, buf.store.stepOf(i));
       let g = 0;
       let k = 0;
       let t = t0;
@@ -168,7 +168,7 @@ describe("sampling", () => {
           }
           expect(s.mask[p]).toBe(1);
           const i = s.indices[p]!;
-          expect(buf.store.episodeId[i]).toBe(e);
+          expect(buf.store.episodeOf(i)).toBe(e);
           expect(s.stepInEpisode[p]).toBe(t0 + t);
           expect(s.obs[p * OBS_DIM + 1]).toBe(t0 + t);
           expect(s.obs[p * OBS_DIM]).toBe(e);
@@ -176,7 +176,7 @@ describe("sampling", () => {
           const ended = t0 + t + 1 === env.episodes.get(e)!.length;
           expect(s.terminated[p] + s.truncated[p]).toBe(ended ? 1 : 0);
           // The window goes on exactly when the episode goes on and its next step is stored.
-          open = !ended && buf.store.next[i]! >= 0;
+          open = !ended && buf.store.next(i) >= 0;
         }
       }
     }
@@ -193,7 +193,8 @@ describe("sampling", () => {
     const overwritten = Array.from(b.indices).filter((i) => i < 6).length;
     expect(res.stale).toBe(overwritten);
     expect(res.updated).toBe(8 - overwritten);
-    for (const i of b.indices) expect(Number.isNaN(buf.lastTd[i]!)).toBe(i < 6);
+    const lastTd = buf.statistic("tdError");
+    for (const i of b.indices) expect(Number.isNaN(lastTd[i]!)).toBe(i < 6);
     expect(() => buf.updatePriorities(b.indices, { tdError: new Float32Array(8).fill(NaN) })).toThrow(DivergenceError);
   });
 
@@ -297,12 +298,12 @@ describe("ReaPER+", () => {
     let maxEnded = 0;
     ep.forEach((s) => {
       let tot = 0;
-      for (let i = 0; i < buf.size; i++) if (st.episodeId[i] === ep.id[s]) tot += Math.abs(td[i]!) + 1e-6;
+      for (let i = 0; i < buf.size; i++) if (st.episodeOf(i) === ep.id[s]) tot += Math.abs(td[i]!) + 1e-6;
       if (ep.finished[s]) maxEnded = Math.max(maxEnded, tot);
     });
     let openSeen = 0;
     ep.forEach((s) => {
-      const members = Array.from(all).filter((i) => st.episodeId[i] === ep.id[s]).sort((a, b) => st.stepInEpisode[a]! - st.stepInEpisode[b]!);
+      const members = Array.from(all).filter((i) => st.episodeOf(i) === ep.id[s]).sort((a, b) => st.stepOf(a) - st.stepOf(b));
       const dplus = members.map((i) => Math.abs(td[i]!) + 1e-6);
       const total = dplus.reduce((a, x) => a + x, 0);
       const d = ep.finished[s] ? total : Math.max(total, maxEnded);
@@ -327,7 +328,7 @@ describe("ReaPER+", () => {
     expect(() => buf.updatePriorities(idx, { tdError: new Float32Array(3) })).toThrow(/tdStd/);
     buf.updatePriorities(idx, { tdError: new Float32Array(3), tdStd: new Float32Array([1, 2, 3]) });
     buf.updatePriorities(idx, { tdError: new Float32Array(3), tdStd: new Float32Array([3, 2, 1]) });
-    expect(Array.from(buf.unrel.subarray(1, 4))).toEqual([2, 2, 2]);
+    expect(Array.from(buf.statistic("unreliability").subarray(1, 4))).toEqual([2, 2, 2]);
     buf.sample(2, new Rng(1));
     expect(buf.reliability(1)).toBeCloseTo(0.5);
     expect(buf.reliability(0)).toBe(0.5); // unknown counts as average

@@ -31,16 +31,8 @@ function columns(buf: ReplayBuffer): Record<string, ArrayLike<number>> {
   const st = buf.store;
   return {
     obs: st.obs,
-    action: st.action,
-    reward: st.reward,
-    flags: st.flags,
-    episodeId: st.episodeId,
-    stepInEpisode: st.stepInEpisode,
-    next: st.next,
-    lastTd: buf.lastTd,
-    unrel: buf.unrel,
-    surprise: buf.surprise,
-    timesSampled: buf.timesSampled,
+    meta: st.meta,
+    stats: buf.stats,
     leaves: buf.tree?.leaves ?? [],
   };
 }

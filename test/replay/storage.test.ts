@@ -12,20 +12,20 @@ function checkStore(buf: ReplayBuffer, env: FakeVecEnv): void {
   const next = new Float32Array(OBS_DIM);
   const lengths = new Map<number, number>();
   for (let i = 0; i < buf.size; i++) {
-    const e = st.episodeId[i]!;
-    const t = st.stepInEpisode[i]!;
+    const e = st.episodeOf(i);
+    const t = st.stepOf(i);
     const info = env.episodes.get(e)!;
     for (let k = 0; k < OBS_DIM; k++) expect(st.obs[i * OBS_DIM + k]).toBe(obsValue(e, t, k));
     st.copyNextObs(i, next, 0);
     for (let k = 0; k < OBS_DIM; k++) expect(next[k]).toBe(obsValue(e, t + 1, k));
-    expect(st.reward[i]).toBe(rewardValue(e, t));
+    expect(st.rewardOf(i)).toBe(rewardValue(e, t));
     const last = t + 1 === info.length;
     expect(st.terminated(i)).toBe(last && info.terminated);
     expect(st.truncated(i)).toBe(last && !info.terminated);
-    const nx = st.next[i]!;
+    const nx = st.next(i);
     if (nx >= 0) {
-      expect(st.episodeId[nx]).toBe(e);
-      expect(st.stepInEpisode[nx]).toBe(t + 1);
+      expect(st.episodeOf(nx)).toBe(e);
+      expect(st.stepOf(nx)).toBe(t + 1);
     }
     lengths.set(e, (lengths.get(e) ?? 0) + 1);
   }
@@ -124,6 +124,6 @@ describe("TransitionStore via ReplayBuffer.add", () => {
       episodeId: [0, 1],
       stepInEpisode: [0, 0],
     });
-    expect(Array.from(buf.store.action.subarray(0, 6))).toEqual(Array.from(new Float32Array([0.1, -0.2, 0.3, 0.4, 0.5, -0.6])));
+    expect(Array.from(buf.store.actionVec!.subarray(0, 6))).toEqual(Array.from(new Float32Array([0.1, -0.2, 0.3, 0.4, 0.5, -0.6])));
   });
 });

@@ -1,0 +1,127 @@
+/**
+ * Q-Transformer training on replay transitions (QT-TDM's targets, with the shared TD pieces of
+ * `td.ts`). For a transition (s, a = (a_0 … a_{N−1}), n-step return R, bootstrap state s′):
+ *   dimension k < N−1:  y_k = max_b Q̄(s, a_≤k)[k+1, b]                (the next dimension's value)
+ *   last dimension:     y_{N−1} = R + γ^n (1 − d) max_b Q̄(s′)[0, b]    (the n-step TD target)
+ * Q̄ is the minimum over the target network's heads; with `agent.double` the max is replaced by the
+ * target value at the online network's argmax (Double DQN, as the critic). Loss: Huber(y_k − Q_h(s,
+ * a_<k)[k, a_k]) averaged over dimensions, summed over heads, weighted per sample (IS · DISRC).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { DivergenceError } from "../../core/errors.js";
+import type { Rng } from "../../core/rng.js";
+import { Adam } from "../../nets/optim.js";
+import { copyWeights, polyakUpdate } from "../../nets/weights.js";
+import type { SampledBatch } from "../../replay/buffer.js";
+import type { QtConfig } from "../config.js";
+import { gatherActions, huber, tdTarget } from "../td.js";
+import type { Scalars } from "../types.js";
+import type { ActionBins } from "./bins.js";
+import { QTransformer } from "./model.js";
+
+export interface QtLearnerOptions {
+  double: boolean;
+  huberDelta: number;
+}
+
+export interface QtUpdate {
+  /** Signed TD error of the last dimension (the Bellman error) per sample, against the mean head. */
+  tdError: Float32Array;
+  scalars: Scalars;
+}
+
+export class QtLearner {
+  readonly online: QTransformer;
+  readonly target: QTransformer;
+  readonly optimizer: Adam;
+  updates = 0;
+
+  constructor(readonly cfg: QtConfig, readonly obsDim: number, readonly coder: ActionBins, readonly opts: QtLearnerOptions, rng: Rng) {
+    this.online = new QTransformer("qt", obsDim, coder, cfg, rng);
+    this.target = new QTransformer("qt", obsDim, coder, cfg, rng);
+    copyWeights(this.online, this.target);
+    this.optimizer = new Adam(this.online.params(), {
+      lr: cfg.lr,
+      beta2: 0.99,
+      eps: 1e-5,
+      weightDecay: cfg.weightDecay,
+      decoupledWeightDecay: false,
+      clipNorm: cfg.clipNorm,
+    });
+  }
+
+  /**
+   * One gradient step.
+   * @param weights per-sample loss weights (IS weight · DISRC weight)
+   * @param lossWeight the term's weight (`agent.joint.qtWeight`)
+   */
+  update(b: SampledBatch, weights: Float32Array, lossWeight: number): QtUpdate {
+    const { n } = b;
+    const N = this.online.dims;
+    const A = this.online.bins;
+    const D = this.obsDim;
+    const bins = this.coder.replayToBins(b.action, n);
+    const inputs = tf.tidy(() => ({
+      obs: tf.tensor2d(b.obs, [n, D]),
+      prefix: N > 1 ? this.online.prefixIds(bins, n, N - 1) : null,
+      bins: tf.tensor1d(bins, "int32"),
+      w: tf.tensor1d(weights),
+    }));
+    const y = tf.tidy(() => {
+      const next = tf.tensor2d(b.bootstrapObs, [n, D]);
+      const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
+      const first = (q: tf.Tensor3D) => tf.reshape(q, [n, A]) as tf.Tensor2D;
+      const yLast = tdTarget(
+        tf.tensor1d(b.returns),
+        discount,
+        first(this.target.minQ(next, null)),
+        this.opts.double ? first(this.online.meanQ(next, null)) : null,
+      );
+      if (N === 1) return tf.reshape(yLast, [n, 1]);
+      // Position k + 1 of the same state values dimension k + 1 given a_≤k: the target of dimension k.
+      const later = (q: tf.Tensor3D) => tf.reshape(tf.slice(q, [0, 1, 0], [n, N - 1, A]), [n * (N - 1), A]) as tf.Tensor2D;
+      const yInner = tdTarget(
+        tf.zeros([n * (N - 1)]),
+        tf.ones([n * (N - 1)]),
+        later(this.target.minQ(inputs.obs, inputs.prefix)),
+        this.opts.double ? later(this.online.meanQ(inputs.obs, inputs.prefix)) : null,
+      );
+      return tf.concat([tf.reshape(yInner, [n, N - 1]), tf.reshape(yLast, [n, 1])], 1);
+    });
+    let result;
+    try {
+      result = this.optimizer.step(() => {
+        const qs = this.online.apply(inputs.obs, inputs.prefix).map((q) => tf.reshape(gatherActions(tf.reshape(q, [n * N, A]), inputs.bins), [n, N]));
+        let perSample: tf.Tensor = tf.zeros([n]);
+        for (const q of qs) perSample = tf.add(perSample, tf.mean(huber(tf.sub(y, q), this.opts.huberDelta), 1));
+        const loss = tf.mul(tf.div(tf.sum(tf.mul(inputs.w, perSample)), n), lossWeight) as tf.Scalar;
+        const qMean = qs.length === 1 ? qs[0]! : tf.mul(tf.addN(qs), 1 / qs.length);
+        const qLast = tf.reshape(tf.slice(qMean, [0, N - 1], [n, 1]), [n]);
+        const td = tf.sub(tf.reshape(tf.slice(y, [0, N - 1], [n, 1]), [n]), qLast);
+        return { loss, aux: { td, q: qLast } };
+      });
+    } finally {
+      tf.dispose([inputs.obs, inputs.prefix, inputs.bins, inputs.w, y].filter((t) => t !== null));
+    }
+    const td = result.aux.td as Float32Array;
+    const qMean = mean(result.aux.q as Float32Array);
+    if (!Number.isFinite(result.loss) || !Number.isFinite(qMean)) {
+      throw new DivergenceError(`QT training diverged at QT update ${this.updates + 1}: loss ${result.loss}, mean Q ${qMean}`);
+    }
+    this.updates += 1;
+    if (this.updates % this.cfg.targetEvery === 0) polyakUpdate(this.online, this.target, this.cfg.targetTau);
+    return { tdError: td, scalars: { "qt/td_loss": result.loss, "qt/q_values": qMean, "qt/grad_norm": result.gradNorm } };
+  }
+
+  dispose(): void {
+    this.online.dispose();
+    this.target.dispose();
+    this.optimizer.dispose();
+  }
+}
+
+export function mean(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return a.length ? s / a.length : 0;
+}
