@@ -66,7 +66,7 @@ export function makeDqnWorkload(seed = 0) {
       return tf.add(tf.tensor1d(r), tf.mul(tf.tensor1d(g), qNext));
     });
     const out = opt.step(() => {
-      const q = selectColumns(online.apply(tf.tensor2d(s, [BATCH, OBS])) as tf.Tensor2D, a);
+      const q = selectColumns(online.apply(tf.tensor2d(s, [BATCH, OBS]), false) as tf.Tensor2D, a);
       return tf.mean(huber(tf.sub(q, y))) as tf.Scalar;
     });
     y.dispose();

@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError, show } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { Module, type InitSpec } from "./module.js";
-import { causalMask, checkActivation, dense, embeddingLookup, layerNorm, matMul, type Activation } from "./ops.js";
+import { causalMask, checkActivation, dense, denseStack, embeddingLookup, layerNorm, matMul, type Activation, type DenseLayerSpec } from "./ops.js";
 
 function checkPositiveInt(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${what}: got ${show(v)}, expected a positive integer`);
@@ -65,6 +65,7 @@ export interface MlpOptions {
 /** Multi-layer perceptron in → hidden… → out. Layers are named `dense0`, `dense1`, …. */
 export class Mlp extends Module {
   readonly layers: Dense[];
+  private readonly specs: DenseLayerSpec[];
 
   constructor(name: string, readonly inDim: number, readonly hidden: readonly number[], readonly outDim: number, rng: Rng, opts: MlpOptions = {}) {
     super(name);
@@ -82,13 +83,19 @@ export class Mlp extends Module {
         ),
       );
     }
+    this.specs = this.layers.map((l) => ({ w: l.kernel, b: l.bias, act: l.activation }));
   }
 
-  /** @param x [..., in] @returns [..., out] */
-  apply(x: tf.Tensor): tf.Tensor {
-    let h = x;
-    for (const l of this.layers) h = l.apply(h);
-    return h;
+  /**
+   * Runs all layers as one differentiable op (`denseStack`).
+   * @param x [..., in]
+   * @param inputGrad false when x needs no gradient (raw observations): skips computing it
+   * @returns [..., out]
+   */
+  apply(x: tf.Tensor, inputGrad = true): tf.Tensor {
+    const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, this.inDim])) as tf.Tensor2D;
+    const y = denseStack(x2, this.specs, inputGrad);
+    return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), this.outDim]);
   }
 }
 

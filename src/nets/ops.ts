@@ -133,10 +133,6 @@ function fusedName(act: Activation): tf.fused.Activation | null {
   return null;
 }
 
-type DenseFn = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
-const denseFns = new Map<Activation, DenseFn>();
-const denseNoBiasFns = new Map<Activation, (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D>();
-
 /**
  * x·W (+ b) with a fused activation through the `_FusedMatMul` kernel. Called directly because
  * `tf.fused.matMul` declines to fuse whenever a gradient tape is active (it then runs matMul, a broadcast
@@ -159,53 +155,77 @@ function forward(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null, act: Act
   return { y: activate(z, act) as tf.Tensor2D, z: act === "gelu" ? z : null };
 }
 
-function backward(dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor2D | null, act: Activation) {
+function backward(dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor2D | null, act: Activation, needDx: boolean) {
   const dz = activationBackward(dy, y, z, act) as tf.Tensor2D;
-  const dx = tf.matMul(dz, tf.transpose(w));
-  const dw = tf.matMul(tf.transpose(x), dz);
+  const dx = needDx ? (tf.matMul(dz, tf.transpose(w)) as tf.Tensor2D) : null;
+  const dw: tf.Tensor2D = tf.matMul(tf.transpose(x), dz);
   return { dz, dx, dw };
 }
 
-function denseFn(act: Activation): DenseFn {
-  let fn = denseFns.get(act);
-  if (fn) return fn;
-  fn = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, w: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-    const X = x as tf.Tensor2D;
-    const W = w as tf.Tensor2D;
-    const { y, z } = forward(X, W, b as tf.Tensor1D, act);
-    (save as tf.GradSaveFunc)(z ? [X, W, y, z] : [X, W, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw, sy, sz] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
-        const g = backward(dy as tf.Tensor2D, sx, sw, sy, sz ?? null, act);
-        return [g.dx, g.dw, sumRows(g.dz)];
-      },
-    };
-  }) as unknown as DenseFn;
-  denseFns.set(act, fn);
-  return fn;
+/** One layer of a dense stack: kernel [in, out], optional bias [out], fused activation. */
+export interface DenseLayerSpec {
+  w: tf.Tensor2D;
+  b: tf.Tensor1D | null;
+  act: Activation;
 }
 
-function denseNoBiasFn(act: Activation): (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D {
-  let fn = denseNoBiasFns.get(act);
-  if (fn) return fn;
-  fn = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, w: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-    const X = x as tf.Tensor2D;
-    const W = w as tf.Tensor2D;
-    const { y, z } = forward(X, W, null, act);
-    (save as tf.GradSaveFunc)(z ? [X, W, y, z] : [X, W, y]);
+/**
+ * A chain of fused dense layers as ONE differentiable op: forward runs the layers with `_FusedMatMul`,
+ * backward is the hand-written chain rule. One tape node instead of one per layer: for the W1 MLP the
+ * taped per-layer forward+backward measured 4.7 ms CPU on wasm against 3.0 ms hand-chained.
+ * @param x [n, in]
+ * @param layers consecutive layers (kernel shapes must chain)
+ * @param inputGrad false when x needs no gradient (e.g. observations): x is then closed over, not an input
+ * @returns [n, out of the last layer]
+ */
+export function denseStack(x: tf.Tensor2D, layers: readonly DenseLayerSpec[], inputGrad = true): tf.Tensor2D {
+  const params: tf.Tensor[] = [];
+  for (const l of layers) {
+    params.push(l.w);
+    if (l.b) params.push(l.b);
+  }
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const X = (inputGrad ? args[0] : x) as tf.Tensor2D;
+    const saved: tf.Tensor[] = [X];
+    let h = X;
+    for (const l of layers) {
+      const { y, z } = forward(h, l.w, l.b, l.act);
+      saved.push(y);
+      if (z) saved.push(z);
+      h = y;
+    }
+    save(saved);
     return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw, sy, sz] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
-        const g = backward(dy as tf.Tensor2D, sx, sw, sy, sz ?? null, act);
-        return [g.dx, g.dw];
+      value: h,
+      gradFunc: (dy: tf.Tensor, st: tf.Tensor[]) => {
+        // saved = [x, y0, (z0 for gelu), y1, (z1), ...]: layer i's input is the previous layer's output.
+        const ins: tf.Tensor2D[] = [];
+        const outs: tf.Tensor2D[] = [];
+        const pre: (tf.Tensor2D | null)[] = [];
+        let k = 0;
+        let cur = st[k++] as tf.Tensor2D;
+        for (const l of layers) {
+          ins.push(cur);
+          cur = st[k++] as tf.Tensor2D;
+          outs.push(cur);
+          pre.push(l.act === "gelu" ? (st[k++] as tf.Tensor2D) : null);
+        }
+        const grads: tf.Tensor[] = new Array(params.length);
+        let gi = params.length;
+        let g = dy as tf.Tensor2D;
+        for (let i = layers.length - 1; i >= 0; i--) {
+          const l = layers[i]!;
+          const r = backward(g, ins[i]!, l.w, outs[i]!, pre[i]!, l.act, i > 0 || inputGrad);
+          if (l.b) grads[--gi] = sumRows(r.dz);
+          grads[--gi] = r.dw;
+          if (r.dx) g = r.dx;
+        }
+        return inputGrad ? [g, ...grads] : grads;
       },
     };
-  }) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
-  denseNoBiasFns.set(act, fn);
-  return fn;
+  });
+  return (inputGrad ? op(x, ...params) : op(...params)) as tf.Tensor2D;
 }
 
 /**
@@ -223,7 +243,7 @@ export function dense(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D | null, act: 
     throw new ConfigError(`dense: input last dim ${x.shape[x.rank - 1]} does not match kernel [${w.shape.join(", ")}]`);
   }
   const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, inDim])) as tf.Tensor2D;
-  const y = b ? denseFn(act)(x2, w, b) : denseNoBiasFn(act)(x2, w);
+  const y = denseStack(x2, [{ w, b, act }]);
   return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
 }
 

@@ -1,11 +1,14 @@
 /**
- * Adam / AdamW with global gradient-norm clipping and parameter groups, in few tfjs ops per update.
+ * Adam / AdamW with global gradient-norm clipping and parameter groups.
  *
- * Each parameter group keeps its first and second moments as one flat vector. An update concatenates
- * the group's gradients, runs the Adam arithmetic once on the flat vector (≈12 element-wise ops), then
- * splits the step back onto the variables (one subtraction per variable). tfjs's own AdamOptimizer
- * launches ≈10 ops per variable instead; per-op overhead (10–40 µs on the wasm backend) dominates a
- * small network's update, so the flat form is the faster one.
+ * Two equivalent implementations of the same update, picked by backend (`mode`):
+ * - `js` (wasm and cpu backends): gradients and parameters are read once into typed arrays, the update
+ *   runs in one JavaScript loop with the moments held in Float32Arrays, and each parameter is written
+ *   back with one upload. On wasm this replaces ≈15 kernel launches plus a split per group.
+ * - `tensor` (native tensorflow backend, possibly on a GPU, where reading back would stall): each group's
+ *   moments are one flat tf.Variable; an update concatenates the gradients, runs the arithmetic once on
+ *   the flat vector and splits the step back onto the variables. tfjs's own AdamOptimizer launches ≈10
+ *   ops per variable instead.
  *
  * Update rule (as PyTorch `torch.optim.Adam`/`AdamW`, including where ε goes):
  *   g ← g · min(1, clip / (‖g‖₂ + 1e-6))          (‖g‖ over every group together)
@@ -54,27 +57,35 @@ export interface StepResult {
   aux: Record<string, Float32Array | Int32Array | Uint8Array>;
 }
 
+/** `js`: update in typed arrays (wasm, cpu); `tensor`: update in tfjs ops (native backends). */
+export type AdamMode = "js" | "tensor";
+
 interface GroupState {
   spec: ParamGroup;
   names: string[];
   vars: tf.Variable[];
   sizes: number[];
-  m: tf.Variable;
-  v: tf.Variable;
+  weightDecay: number;
+  /** Moments: Float32Arrays in js mode, flat variables in tensor mode. */
+  m: Float32Array | tf.Variable;
+  v: Float32Array | tf.Variable;
 }
 
 export class Adam {
   private readonly groups: GroupState[];
   private readonly cfg: OptimizerConfig;
   private readonly allVars: tf.Variable[];
+  readonly mode: AdamMode;
   private t = 0;
 
   /**
    * @param params one `ParamMap` (a single group named "params") or several named groups
    * @param config hyper-parameters (missing keys take the schema defaults; lr 3e-4, clip 10)
+   * @param mode default: `tensor` on the native tensorflow backend, `js` otherwise
    */
-  constructor(params: ParamMap | ParamGroup[], config: Partial<OptimizerConfig> = {}) {
+  constructor(params: ParamMap | ParamGroup[], config: Partial<OptimizerConfig> = {}, mode?: AdamMode) {
     this.cfg = optimizerConfigSchema.parse(config);
+    this.mode = mode ?? (tf.getBackend() === "tensorflow" ? "tensor" : "js");
     const specs = params instanceof Map ? [{ name: "params", params }] : params;
     const seen = new Set<tf.Variable>();
     this.groups = specs.map((spec) => {
@@ -83,13 +94,15 @@ export class Adam {
       const vars = [...spec.params.values()];
       for (const [i, v] of vars.entries()) {
         if (seen.has(v)) throw new ConfigError(`optimizer: parameter ${show(names[i])} is in more than one group`);
+        if (v.dtype !== "float32") throw new ConfigError(`optimizer: parameter ${show(names[i])} has dtype ${v.dtype}, expected float32`);
         seen.add(v);
       }
       const sizes = vars.map((v) => v.size);
       const total = sizes.reduce((a, b) => a + b, 0);
-      const m = tf.variable(tf.zeros([total]), false);
-      const v = tf.variable(tf.zeros([total]), false);
-      return { spec, names, vars, sizes, m, v };
+      const weightDecay = spec.weightDecay ?? this.cfg.weightDecay;
+      if (!(weightDecay >= 0)) throw new ConfigError(`optimizer group ${show(spec.name)}: weightDecay ${show(weightDecay)} must be ≥ 0`);
+      const zeros = () => (this.mode === "js" ? new Float32Array(total) : tf.variable(tf.zeros([total]), false));
+      return { spec, names, vars, sizes, weightDecay, m: zeros(), v: zeros() };
     });
     const groupNames = new Set(this.groups.map((g) => g.spec.name));
     if (groupNames.size !== this.groups.length) throw new ConfigError(`optimizer: group names must be unique, got ${show(specs.map((s) => s.name))}`);
@@ -110,6 +123,7 @@ export class Adam {
   /**
    * Compute the loss and gradients of every parameter, clip by the global norm, and apply one Adam step.
    * Tensors created by `lossFn` are freed; `aux` tensors are read back and freed too.
+   * @param lossFn builds the scalar loss from the parameters (inside a gradient tape)
    */
   step(lossFn: () => LossOutput): StepResult {
     let auxT: Record<string, tf.Tensor> | undefined;
@@ -139,20 +153,73 @@ export class Adam {
   }
 
   /**
-   * Apply gradients keyed by tfjs variable name (as `tf.variableGrads` returns them). Gradients missing for a
-   * parameter count as zero. Returns the global gradient norm before clipping.
+   * Apply gradients keyed by tfjs variable name (as `tf.variableGrads` returns them; the caller keeps
+   * ownership). A missing gradient counts as zero. Returns the global gradient norm before clipping.
    */
   apply(grads: tf.NamedTensorMap): number {
     const t = this.t + 1;
-    const { beta1: b1, beta2: b2, eps, clipNorm } = this.cfg;
+    const norm = this.mode === "js" ? this.applyJs(grads, t) : this.applyTensor(grads, t);
+    this.t = t;
+    return norm;
+  }
+
+  private applyJs(grads: tf.NamedTensorMap, t: number): number {
+    const { beta1: b1, beta2: b2, eps, clipNorm, decoupledWeightDecay } = this.cfg;
+    const gs = this.groups.map((g) => g.vars.map((v) => (grads[v.name]?.dataSync() as Float32Array | undefined) ?? null));
+    let sq = 0;
+    for (const [gi, g] of this.groups.entries()) {
+      for (const [i, v] of g.vars.entries()) {
+        let a = gs[gi]![i]!;
+        // L2 (coupled) decay enters the gradient before clipping, as torch.optim.Adam's weight_decay.
+        if (g.weightDecay > 0 && !decoupledWeightDecay) {
+          const p = v.dataSync() as Float32Array;
+          const out = new Float32Array(p.length);
+          if (a) for (let j = 0; j < p.length; j++) out[j] = a[j]! + g.weightDecay * p[j]!;
+          else for (let j = 0; j < p.length; j++) out[j] = g.weightDecay * p[j]!;
+          gs[gi]![i] = a = out;
+        }
+        if (a) for (let j = 0; j < a.length; j++) sq += a[j]! * a[j]!;
+      }
+    }
+    const norm = Math.sqrt(sq);
+    const coef = clipNorm === null ? 1 : Math.min(1, clipNorm / (norm + 1e-6));
+    const bc1 = 1 - Math.pow(b1, t);
+    const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, t));
+    const c1 = 1 - b1;
+    const c2 = 1 - b2;
+    for (const [gi, g] of this.groups.entries()) {
+      const m = g.m as Float32Array;
+      const vv = g.v as Float32Array;
+      const lr = this.learningRate(gi);
+      const step = lr / bc1;
+      const decay = decoupledWeightDecay && g.weightDecay > 0 ? 1 - lr * g.weightDecay : 1;
+      let o = 0;
+      for (const [i, v] of g.vars.entries()) {
+        const a = gs[gi]![i]!;
+        const p = v.dataSync() as Float32Array;
+        const out = new Float32Array(p.length);
+        for (let j = 0; j < p.length; j++) {
+          const gr = a ? a[j]! * coef : 0;
+          const mj = (m[o + j] = b1 * m[o + j]! + c1 * gr);
+          const vj = (vv[o + j] = b2 * vv[o + j]! + c2 * gr * gr);
+          out[j] = p[j]! * decay - (step * mj) / (Math.sqrt(vj) * invSqrtBc2 + eps);
+        }
+        o += p.length;
+        tf.tidy(() => v.assign(tf.tensor(out, v.shape, "float32")));
+      }
+    }
+    return norm;
+  }
+
+  private applyTensor(grads: tf.NamedTensorMap, t: number): number {
+    const { beta1: b1, beta2: b2, eps, clipNorm, decoupledWeightDecay } = this.cfg;
     const norm = tf.tidy(() => {
       const flats = this.groups.map((g) =>
         tf.concat(
           g.vars.map((v, i) => {
             const gr = grads[v.name];
             const flat = gr ? tf.reshape(gr, [-1]) : tf.zeros([g.sizes[i]!]);
-            const wd = g.spec.weightDecay ?? this.cfg.weightDecay;
-            return wd > 0 && !this.cfg.decoupledWeightDecay ? tf.add(flat, tf.mul(tf.reshape(v, [-1]), wd)) : flat;
+            return g.weightDecay > 0 && !decoupledWeightDecay ? tf.add(flat, tf.mul(tf.reshape(v, [-1]), g.weightDecay)) : flat;
           }),
         ),
       );
@@ -163,16 +230,17 @@ export class Adam {
       const bc1 = 1 - Math.pow(b1, t);
       const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, t));
       this.groups.forEach((g, gi) => {
+        const M = g.m as tf.Variable;
+        const V = g.v as tf.Variable;
         const gr = coef ? tf.mul(flats[gi]!, coef) : flats[gi]!;
-        const m = tf.add(tf.mul(g.m, b1), tf.mul(gr, 1 - b1));
-        const v = tf.add(tf.mul(g.v, b2), tf.mul(tf.square(gr), 1 - b2));
-        g.m.assign(m);
-        g.v.assign(v);
+        const m = tf.add(tf.mul(M, b1), tf.mul(gr, 1 - b1));
+        const v = tf.add(tf.mul(V, b2), tf.mul(tf.square(gr), 1 - b2));
+        M.assign(m);
+        V.assign(v);
         const lr = this.learningRate(gi);
         const upd = tf.div(tf.mul(m, lr / bc1), tf.add(tf.mul(tf.sqrt(v), invSqrtBc2), eps));
         const pieces = splitFlat(upd as tf.Tensor1D, g.sizes);
-        const wd = g.spec.weightDecay ?? this.cfg.weightDecay;
-        const decay = this.cfg.decoupledWeightDecay && wd > 0 ? 1 - lr * wd : 1;
+        const decay = decoupledWeightDecay && g.weightDecay > 0 ? 1 - lr * g.weightDecay : 1;
         g.vars.forEach((p, i) => {
           const base = decay === 1 ? p : tf.mul(p, decay);
           p.assign(tf.sub(base, tf.reshape(pieces[i]!, p.shape)));
@@ -180,29 +248,34 @@ export class Adam {
       });
       return n;
     });
-    this.t = t;
     const value = norm.dataSync()[0]!;
     norm.dispose();
     return value;
   }
 
+  /** A group's moments as float32 arrays (copies in tensor mode). */
+  private moments(g: GroupState): [Float32Array, Float32Array] {
+    const read = (x: Float32Array | tf.Variable) => (x instanceof Float32Array ? x : (x.dataSync() as Float32Array));
+    return [read(g.m), read(g.v)];
+  }
+
   /**
-   * Optimiser state as named tensors (copies; caller disposes): `adam/step` [1] and per parameter
-   * `<group>/<param>/adam_m`, `…/adam_v` with the parameter's shape.
+   * Optimiser state as named tensors (new tensors; the caller disposes them): `adam/step` [1] and per
+   * parameter `<group>/<param>/adam_m` and `…/adam_v` with the parameter's shape.
    */
   stateTensors(): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>();
     out.set("adam/step", tf.tensor1d([this.t], "float32"));
-    tf.tidy(() => {
-      for (const g of this.groups) {
-        const ms = splitFlat(g.m as tf.Tensor1D, g.sizes);
-        const vs = splitFlat(g.v as tf.Tensor1D, g.sizes);
-        g.names.forEach((n, i) => {
-          out.set(`${g.spec.name}/${n}/adam_m`, tf.keep(tf.reshape(ms[i]!, g.vars[i]!.shape)));
-          out.set(`${g.spec.name}/${n}/adam_v`, tf.keep(tf.reshape(vs[i]!, g.vars[i]!.shape)));
-        });
-      }
-    });
+    for (const g of this.groups) {
+      const [m, v] = this.moments(g);
+      let o = 0;
+      g.names.forEach((n, i) => {
+        const size = g.sizes[i]!;
+        out.set(`${g.spec.name}/${n}/adam_m`, tf.tensor(m.slice(o, o + size), g.vars[i]!.shape, "float32"));
+        out.set(`${g.spec.name}/${n}/adam_v`, tf.tensor(v.slice(o, o + size), g.vars[i]!.shape, "float32"));
+        o += size;
+      });
+    }
     return out;
   }
 
@@ -218,28 +291,46 @@ export class Adam {
     return out;
   }
 
-  /** Restore from `stateTensors()`-shaped values (already validated by name and shape). */
+  /** Restore from `stateTensors()`-shaped values (validate names and shapes first, e.g. with `stateShapes`). */
   loadStateTensors(state: Map<string, tf.Tensor>): void {
-    const step = state.get("adam/step");
-    if (!step) throw new ConfigError("optimizer state: missing adam/step");
-    this.t = Math.round(step.dataSync()[0]!);
-    for (const g of this.groups) {
-      const get = (n: string, kind: string) => {
-        const x = state.get(`${g.spec.name}/${n}/${kind}`);
-        if (!x) throw new ConfigError(`optimizer state: missing ${g.spec.name}/${n}/${kind}`);
-        return tf.reshape(x, [-1]);
-      };
-      tf.tidy(() => {
-        g.m.assign(tf.concat(g.names.map((n) => get(n, "adam_m"))));
-        g.v.assign(tf.concat(g.names.map((n) => get(n, "adam_v"))));
+    const get = (key: string) => {
+      const x = state.get(key);
+      if (!x) throw new ConfigError(`optimizer state: missing ${key}`);
+      return x.dataSync() as Float32Array;
+    };
+    const step = Math.round(get("adam/step")[0]!);
+    const loaded = this.groups.map((g) => {
+      const total = g.sizes.reduce((a, b) => a + b, 0);
+      const m = new Float32Array(total);
+      const v = new Float32Array(total);
+      let o = 0;
+      g.names.forEach((n, i) => {
+        m.set(get(`${g.spec.name}/${n}/adam_m`), o);
+        v.set(get(`${g.spec.name}/${n}/adam_v`), o);
+        o += g.sizes[i]!;
       });
-    }
+      return [m, v] as const;
+    });
+    this.groups.forEach((g, gi) => {
+      const [m, v] = loaded[gi]!;
+      if (g.m instanceof Float32Array) {
+        g.m.set(m);
+        (g.v as Float32Array).set(v);
+      } else {
+        const V = g.v as tf.Variable;
+        tf.tidy(() => {
+          (g.m as tf.Variable).assign(tf.tensor1d(m));
+          V.assign(tf.tensor1d(v));
+        });
+      }
+    });
+    this.t = step;
   }
 
   dispose(): void {
     for (const g of this.groups) {
-      g.m.dispose();
-      g.v.dispose();
+      if (!(g.m instanceof Float32Array)) g.m.dispose();
+      if (!(g.v instanceof Float32Array)) g.v.dispose();
     }
   }
 }

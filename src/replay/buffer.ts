@@ -22,15 +22,16 @@
  *    episodes touched by each update and, lazily before sampling, for episodes that grew or shrank.
  *
  * Refresh cadence (ReaPER+ only, checked at the start of each sample call): every leaf is
- * recomputed and the tree rebuilt (O(N)) when α(t) or β(t) moved more than `refreshTolerance` since
- * the last rebuild, when they differ at all once the horizon has passed (so the end state is
- * exact), when ū moved by more than `refreshNormTolerance` relative, or after `refreshEvery`
- * priority updates. Between rebuilds, inserts and updates use the α, β, ū of the last rebuild, so
- * the tree is always consistent. A rebuild gives never-reported transitions the running max
- * priority of that moment (PER keeps the max of their insertion time); while β = 0 and α is
- * constant nothing triggers a rebuild except `refreshEvery`, so ReaPER+ at t = 0 with
- * refreshEvery 0 samples exactly like PER with α = α(0). With the defaults that is ~60 rebuilds from α/β over the horizon
- * plus one per 10k updates; `bench replay` reports the cost.
+ * recomputed and the tree rebuilt (O(N)) when α(t) or β(t) moved more than `refreshTolerance`
+ * since the last rebuild; when they differ at all once the horizon has passed (so the end state is
+ * exact); when ū drifted so far that a leaf could be off by more than the factor
+ * 1 + `refreshNormTolerance` (β·|ln(ū/ū_R)| > ln(1 + tol)); or after `refreshEvery` priority
+ * updates. Between rebuilds, inserts and updates use the α, β, ū of the last rebuild, so the tree
+ * is always consistent. With the defaults that is about 60 rebuilds over the horizon (α/β) plus
+ * the few that ū's drift triggers; `bench replay` reports the cost. A rebuild gives never-reported
+ * transitions the running max priority of that moment (PER keeps the max of their insertion
+ * time); while β = 0 and α is constant only `refreshEvery` triggers a rebuild, so ReaPER+ at
+ * t = 0 with refreshEvery 0 samples exactly like PER with α = α(0).
  *
  * Sampling depends only on the buffer's state, the step and the given Rng (no clock, no hidden
  * generator), so a frozen buffer replays a logged schedule exactly (frozen.ts).
@@ -177,6 +178,9 @@ export class ReplayBuffer {
   private state: SamplerState;
   /** Episode slots whose ρ must be recomputed before the next draw (episode estimator). */
   private readonly dirty = new Set<number>();
+  /** Leaves rewritten by an episode recomputation, whose tree paths are fixed in one batch. */
+  private touched = new Int32Array(1024);
+  private touchedCount = 0;
   private readonly alphaSpec: ScheduleSpec;
   private readonly betaSpec: ScheduleSpec;
   private readonly isBetaSpec: ScheduleSpec;
@@ -333,10 +337,12 @@ export class ReplayBuffer {
     const tol = c.refreshTolerance;
     let due = Math.abs(a - s.alphaR) > tol || Math.abs(b - s.betaR) > tol;
     if (!due && ended && (a !== s.alphaR || b !== s.betaR)) due = true;
-    // ū only enters the leaves through (1 − ρ)^β.
-    if (!due && c.reliability !== "episode" && (b > 0 || s.betaR > 0)) {
+    // ū enters the leaves through (ū / (u + ū))^β: a stale ū_R misstates a leaf by at most the
+    // factor (ū / ū_R)^±β, so rebuild when that could exceed 1 + refreshNormTolerance.
+    const beta = Math.max(b, s.betaR);
+    if (!due && c.reliability !== "episode" && beta > 0) {
       const m = this.currentNorm();
-      due = s.normR !== s.normR ? m === m : Math.abs(m - s.normR) > c.refreshNormTolerance * s.normR;
+      due = s.normR !== s.normR ? m === m : beta * Math.abs(Math.log(m / s.normR)) > Math.log1p(c.refreshNormTolerance);
     }
     if (!due && c.refreshEvery > 0 && s.updatesSinceRefresh >= c.refreshEvery) due = true;
     if (due) this.refresh(a, b);
@@ -390,6 +396,7 @@ export class ReplayBuffer {
     if (this.dirty.size === 0) return;
     const ep = this.store.episodes;
     const setLeaves = this.config.sampler === "reaper";
+    this.touchedCount = 0;
     for (const slot of this.dirty) {
       if (ep.length[slot]! === 0) continue;
       const t = this.episodeTotal(slot);
@@ -397,6 +404,12 @@ export class ReplayBuffer {
       this.assignEpisodeRho(slot, setLeaves);
     }
     this.dirty.clear();
+    if (setLeaves) {
+      const tree = this.tree!;
+      // Past about one leaf in eight, fixing paths costs more than rebuilding every internal node.
+      if (this.touchedCount > tree.leaves.length / 8) tree.rebuild();
+      else tree.fixLeaves(this.touched, this.touchedCount);
+    }
   }
 
   private episodeTotal(slot: number): number {
@@ -424,7 +437,15 @@ export class ReplayBuffer {
       prefix += this.basePriority(i);
       const rho = d > 0 ? (total - prefix) / d : 0;
       this.stats[i * 4 + UNREL] = rho < 0 ? 0 : rho > 1 ? 1 : rho;
-      if (setLeaves) this.tree!.set(i, this.leaf(i));
+      if (setLeaves) {
+        this.tree!.leaves[i] = this.leaf(i);
+        if (this.touchedCount === this.touched.length) {
+          const grown = new Int32Array(this.touched.length * 2);
+          grown.set(this.touched);
+          this.touched = grown;
+        }
+        this.touched[this.touchedCount++] = i;
+      }
       if (i === last) break;
     }
   }
@@ -442,7 +463,9 @@ export class ReplayBuffer {
       const total = tree.total();
       const seg = total / n;
       // Stratified: one draw from each of n equal slices of the total.
-      for (let b = 0; b < n; b++) idx[b] = tree.find((b + rng.random()) * seg);
+      const u = new Float64Array(n);
+      for (let b = 0; b < n; b++) u[b] = (b + rng.random()) * seg;
+      tree.findMany(u, idx);
       if (this.config.isCorrection) {
         const minLeaf = tree.min();
         const leaves = tree.leaves;
@@ -658,6 +681,7 @@ export class ReplayBuffer {
     const setLeaf = this.tree !== null && !episodic;
     let updated = 0;
     let stale = 0;
+    const touched = new Int32Array(setLeaf ? m : 0);
     for (let b = 0; b < m; b++) {
       const i = indices[b]!;
       if (i < 0) continue;
@@ -684,10 +708,14 @@ export class ReplayBuffer {
       const p = Math.abs(td) + c.eps;
       if (p > s.maxPriority) s.maxPriority = p;
       if (episodic) this.dirty.add(this.store.episodes.slot(this.store.episodeOf(i)));
-      else if (setLeaf) this.tree!.set(i, this.leaf(i));
+      else if (setLeaf) {
+        this.tree!.leaves[i] = this.leaf(i);
+        touched[updated] = i;
+      }
       updated++;
     }
     if (episodic) this.flushDirty();
+    else if (setLeaf) this.tree!.fixLeaves(touched, updated);
     s.updatesSinceRefresh++;
     return { updated, stale };
   }

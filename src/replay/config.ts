@@ -39,9 +39,9 @@ export const replayConfigSchema = z
     refreshTolerance: z.number().min(0).default(0.01)
       .describe("ReaPER+: rebuild every priority when α(t) or β(t) moved more than this since the last rebuild."),
     refreshNormTolerance: z.number().min(0).default(0.05)
-      .describe("ReaPER+: also rebuild when the buffer-mean unreliability statistic moved by this relative amount."),
-    refreshEvery: z.number().int().nonnegative().default(10_000)
-      .describe("ReaPER+: also rebuild after this many updatePriorities calls (0: never by count)."),
+      .describe("ReaPER+: also rebuild when the drift of the buffer-mean spread ū could move a priority by more than this factor (β·|ln(ū/ū_rebuild)| > ln(1 + tol))."),
+    refreshEvery: z.number().int().nonnegative().default(0)
+      .describe("ReaPER+: also rebuild after this many updatePriorities calls (0: only on the triggers above)."),
     sequenceStart: z.enum(["sampler", "uniform"]).default("sampler")
       .describe("How sampleSequences picks window starts: by the configured sampler (with IS weights) or uniformly."),
   })

@@ -2,6 +2,7 @@
 export { replayConfigSchema, replayConfig, type ReplayConfig } from "./config.js";
 export {
   ReplayBuffer,
+  STAT,
   ReplayDataError,
   type ActionSpec,
   type PriorityUpdate,

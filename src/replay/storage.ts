@@ -1,9 +1,12 @@
 /**
- * Columnar ring of transitions.
+ * Ring of transitions in typed arrays: observations [capacity × obsDim] float32, and one record of
+ * 5 int32 words per transition (next link, episode id, step, flags | discrete action, reward) so a
+ * random draw reads two cache lines, not one per column; continuous actions have their own array.
+ * Memory at 1M LunarLander transitions: 32 MB of observations + 20 MB of records.
  *
- * Next observations are stored by reference: `next[i] ≥ 0` is the ring index of the following step
- * of the same episode, whose `obs` row is transition i's next observation; `next[i] < 0` encodes a
- * row `-next[i] - 1` of a small spare-row pool that holds the next observation when no stored
+ * Next observations are stored by reference: `next(i) ≥ 0` is the ring index of the following step
+ * of the same episode, whose `obs` row is transition i's next observation; `next(i) < 0` encodes a
+ * row `-next(i) - 1` of a small spare-row pool that holds the next observation when no stored
  * transition does (the final observation of an episode, or the latest step of a running episode).
  * The same links make episodes walkable although a vector env interleaves the steps of several
  * episodes in the ring: `sampleSequences` and n-step returns follow `next`, never `i + 1`.

@@ -105,6 +105,51 @@ export class PriorityTree {
     }
   }
 
+  /**
+   * Fix the ancestors of `count` leaves whose values were written directly into `leaves`, level by
+   * level: the loads for different leaves are independent, so the CPU overlaps their cache misses
+   * (the speed-up over one `set` at a time is large on a 1M-leaf tree). Same result as `set`.
+   */
+  fixLeaves(indices: Int32Array, count: number): void {
+    const leaves = this.leaves;
+    const sums = this.sums;
+    const mins = this.mins;
+    const offsets = this.offsets;
+    const j = new Int32Array(count);
+    for (let b = 0; b < count; b++) {
+      const p = indices[b]! >> SHIFT;
+      j[b] = p;
+      const c = p << SHIFT;
+      let s = 0;
+      let m = Infinity;
+      for (let k = 0; k < B; k++) {
+        const v = leaves[c + k]!;
+        s += v;
+        if (v > 0 && v < m) m = v;
+      }
+      sums[p] = s;
+      mins[p] = m;
+    }
+    for (let l = 1; l < offsets.length; l++) {
+      const below = offsets[l - 1]!;
+      const at = offsets[l]!;
+      for (let b = 0; b < count; b++) {
+        const p = j[b]! >> SHIFT;
+        j[b] = p;
+        const c = below + (p << SHIFT);
+        let s = 0;
+        let m = Infinity;
+        for (let k = 0; k < B; k++) {
+          s += sums[c + k]!;
+          const v = mins[c + k]!;
+          if (v < m) m = v;
+        }
+        sums[at + p] = s;
+        mins[at + p] = m;
+      }
+    }
+  }
+
   /** Recompute every internal node from the leaves: O(N). Used after bulk leaf writes. */
   rebuild(): void {
     const leaves = this.leaves;
@@ -148,38 +193,54 @@ export class PriorityTree {
    * is positive.
    */
   find(u: number): number {
+    const one = new Float64Array([u]);
+    const out = new Int32Array(1);
+    this.findMany(one, out);
+    return out[0]!;
+  }
+
+  /**
+   * `find` for every value of `u` (overwritten) into `out`, level by level so that the descents'
+   * independent cache misses overlap.
+   */
+  findMany(u: Float64Array, out: Int32Array): void {
     const sums = this.sums;
     const leaves = this.leaves;
     const offsets = this.offsets;
-    let j = 0;
+    const n = u.length;
+    out.fill(0, 0, n);
     // From the root's children (level H−2) down to the leaves (l = −1).
     for (let l = offsets.length - 2; l >= -1; l--) {
       const a = l >= 0 ? sums : leaves;
-      const base = (l >= 0 ? offsets[l]! : 0) + (j << SHIFT);
-      let acc = 0;
-      let chosen = -1;
-      let last = 0;
-      let accLast = 0;
-      for (let k = 0; k < B; k++) {
-        const v = a[base + k]!;
-        if (v > 0) {
-          if (u < acc + v) {
-            chosen = k;
-            break;
+      const off = l >= 0 ? offsets[l]! : 0;
+      for (let b = 0; b < n; b++) {
+        const j = out[b]!;
+        const base = off + (j << SHIFT);
+        const x = u[b]!;
+        let acc = 0;
+        let chosen = -1;
+        let last = 0;
+        let accLast = 0;
+        for (let k = 0; k < B; k++) {
+          const v = a[base + k]!;
+          if (v > 0) {
+            if (x < acc + v) {
+              chosen = k;
+              break;
+            }
+            last = k;
+            accLast = acc;
           }
-          last = k;
-          accLast = acc;
+          acc += v;
         }
-        acc += v;
+        if (chosen < 0) {
+          chosen = last;
+          acc = accLast;
+        }
+        out[b] = (j << SHIFT) + chosen;
+        u[b] = x - acc;
       }
-      if (chosen < 0) {
-        chosen = last;
-        acc = accLast;
-      }
-      j = (j << SHIFT) + chosen;
-      u -= acc;
     }
-    return j;
   }
 
   /** Bytes held by the tree's arrays. */

@@ -127,6 +127,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const sessionStart = state.envSteps;
   let lastCheckpointPath: string | null = resumed?.dir ?? null;
   let lastSpsTime = started;
+  let lastYield = started;
   let lastSpsStep = state.envSteps;
 
   const writeCheckpoint = async () => {
@@ -149,7 +150,12 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   };
 
   const runEval = (): EvalResult => {
-    const r = evaluate(evalEnv, (o) => agent.act(o, 1, "greedy", state.envSteps, actRng)[0]!, config.eval.episodes, config.eval.seed);
+    // A discrete action is the one integer; a continuous one is the whole vector.
+    const policy = (o: Float32Array) => {
+      const a = agent.act(o, 1, "greedy", state.envSteps, actRng);
+      return a instanceof Int32Array ? a[0]! : a;
+    };
+    const r = evaluate(evalEnv, policy, config.eval.episodes, config.eval.seed);
     logger.scalar("eval/episodic_return", r.mean, state.envSteps);
     logger.scalar("eval/episodic_return_std", r.std, state.envSteps);
     writeFileSync(join(dir.evalDir, `step-${String(state.envSteps).padStart(9, "0")}.json`), JSON.stringify({ step: state.envSteps, ...r }, null, 1));
@@ -205,6 +211,11 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         state.lastLogStep = state.envSteps;
       }
       progress?.update(state.envSteps);
+      // The loop is synchronous; yield now and then so signals (SIGINT) and the log-flush timer run.
+      if (performance.now() - lastYield > 100) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
 
       if (config.eval.every > 0 && crossed(before, state.envSteps, config.eval.every)) runEval();
       const sessionDone = opts.stopAfter !== undefined && state.envSteps - sessionStart >= opts.stopAfter;

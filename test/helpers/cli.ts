@@ -1,14 +1,5 @@
-// Runs the compiled `qttdm` binary the way a user does; builds dist/ once per test process.
-import { execFileSync, spawnSync } from "node:child_process";
-
-let built = false;
-
-export function buildOnce(): void {
-  if (built) return;
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
-  execFileSync(process.execPath, ["scripts/copy-assets.mjs"], { stdio: "inherit" });
-  built = true;
-}
+// Runs the compiled `qttdm` binary the way a user does (test/global-setup.ts builds dist/ first).
+import { spawnSync } from "node:child_process";
 
 export interface CliResult {
   status: number | null;
@@ -16,9 +7,10 @@ export interface CliResult {
   stderr: string;
 }
 
+export const CLI = `${process.cwd()}/dist/cli/main.js`;
+
 export function qttdm(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): CliResult {
-  buildOnce();
-  const r = spawnSync(process.execPath, [`${process.cwd()}/dist/cli/main.js`, ...args], {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: opts.cwd ?? process.cwd(),
     encoding: "utf8",
     timeout: opts.timeoutMs ?? 60_000,

@@ -92,6 +92,29 @@ describe("PriorityTree", () => {
     }
   });
 
+  it("batched updates and descents equal one-at-a-time ones", () => {
+    const rng = new Rng(13);
+    const n = 5000;
+    const a = new PriorityTree(n);
+    const b = new PriorityTree(n);
+    for (let round = 0; round < 50; round++) {
+      const idx = Int32Array.from({ length: 64 }, () => rng.integers(0, n));
+      for (const i of idx) {
+        const v = rng.random() < 0.1 ? 0 : rng.random();
+        a.set(i, v);
+        b.leaves[i] = v;
+      }
+      b.fixLeaves(idx, idx.length);
+      expect(b.total()).toBe(a.total());
+      expect(b.min()).toBe(a.min());
+    }
+    const u = Float64Array.from({ length: 200 }, () => rng.random() * a.total());
+    const expected = Array.from(u, (x) => a.find(x));
+    const out = new Int32Array(200);
+    b.findMany(u, out);
+    expect(Array.from(out)).toEqual(expected);
+  });
+
   it("works for capacity 1", () => {
     const tree = new PriorityTree(1);
     tree.set(0, 2);

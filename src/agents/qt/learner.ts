@@ -54,19 +54,22 @@ export class QtLearner {
    * One gradient step.
    * @param weights per-sample loss weights (IS weight · DISRC weight)
    * @param lossWeight the term's weight (`agent.joint.qtWeight`)
+   * @param consistency optional returns G [n] that Q(s, a) (last dimension, every head) is regressed
+   *   on with Huber loss, weighted like the TD term and by `weight` (the consistency term)
    */
-  update(b: SampledBatch, weights: Float32Array, lossWeight: number): QtUpdate {
+  update(b: SampledBatch, weights: Float32Array, lossWeight: number, consistency?: { target: Float32Array; weight: number }): QtUpdate {
     const { n } = b;
     const N = this.online.dims;
     const A = this.online.bins;
     const D = this.obsDim;
     const bins = this.coder.replayToBins(b.action, n);
-    const inputs = tf.tidy(() => ({
+    const inputs = {
       obs: tf.tensor2d(b.obs, [n, D]),
       prefix: N > 1 ? this.online.prefixIds(bins, n, N - 1) : null,
       bins: tf.tensor1d(bins, "int32"),
       w: tf.tensor1d(weights),
-    }));
+      g: consistency ? tf.tensor1d(consistency.target) : null,
+    };
     const y = tf.tidy(() => {
       const next = tf.tensor2d(b.bootstrapObs, [n, D]);
       const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
@@ -94,14 +97,25 @@ export class QtLearner {
         const qs = this.online.apply(inputs.obs, inputs.prefix).map((q) => tf.reshape(gatherActions(tf.reshape(q, [n * N, A]), inputs.bins), [n, N]));
         let perSample: tf.Tensor = tf.zeros([n]);
         for (const q of qs) perSample = tf.add(perSample, tf.mean(huber(tf.sub(y, q), this.opts.huberDelta), 1));
-        const loss = tf.mul(tf.div(tf.sum(tf.mul(inputs.w, perSample)), n), lossWeight) as tf.Scalar;
-        const qMean = qs.length === 1 ? qs[0]! : tf.mul(tf.addN(qs), 1 / qs.length);
-        const qLast = tf.reshape(tf.slice(qMean, [0, N - 1], [n, 1]), [n]);
-        const td = tf.sub(tf.reshape(tf.slice(y, [0, N - 1], [n, 1]), [n]), qLast);
-        return { loss, aux: { td, q: qLast } };
+        const last = (q: tf.Tensor) => tf.reshape(tf.slice(q, [0, N - 1], [n, 1]), [n]);
+        const tdLoss = tf.div(tf.sum(tf.mul(inputs.w, perSample)), n);
+        let loss = tf.mul(tdLoss, lossWeight);
+        const aux: Record<string, tf.Tensor> = { tdLoss };
+        if (inputs.g) {
+          let c: tf.Tensor = tf.zeros([n]);
+          for (const q of qs) c = tf.add(c, huber(tf.sub(inputs.g, last(q)), this.opts.huberDelta));
+          aux.consistency = tf.div(tf.sum(tf.mul(inputs.w, c)), n);
+          loss = tf.add(loss, tf.mul(aux.consistency, consistency!.weight));
+        }
+        const qLast = last(qs.length === 1 ? qs[0]! : tf.mul(tf.addN(qs), 1 / qs.length));
+        aux.td = tf.sub(last(y), qLast);
+        aux.q = qLast;
+        return { loss: loss as tf.Scalar, aux };
       });
     } finally {
-      tf.dispose([inputs.obs, inputs.prefix, inputs.bins, inputs.w, y].filter((t) => t !== null));
+      tf.dispose([inputs.obs, inputs.bins, inputs.w, y]);
+      inputs.prefix?.dispose();
+      inputs.g?.dispose();
     }
     const td = result.aux.td as Float32Array;
     const qMean = mean(result.aux.q as Float32Array);
@@ -110,7 +124,9 @@ export class QtLearner {
     }
     this.updates += 1;
     if (this.updates % this.cfg.targetEvery === 0) polyakUpdate(this.online, this.target, this.cfg.targetTau);
-    return { tdError: td, scalars: { "qt/td_loss": result.loss, "qt/q_values": qMean, "qt/grad_norm": result.gradNorm } };
+    const scalars: Scalars = { "qt/td_loss": result.aux.tdLoss![0]!, "qt/q_values": qMean, "qt/grad_norm": result.gradNorm };
+    if (result.aux.consistency) scalars["qt/consistency_loss"] = result.aux.consistency[0]!;
+    return { tdError: td, scalars };
   }
 
   dispose(): void {
