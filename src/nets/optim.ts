@@ -1,14 +1,11 @@
 /**
  * Adam / AdamW with global gradient-norm clipping and parameter groups.
  *
- * Two equivalent implementations of the same update, picked by backend (`mode`):
- * - `js` (wasm and cpu backends): gradients and parameters are read once into typed arrays, the update
- *   runs in one JavaScript loop with the moments held in Float32Arrays, and each parameter is written
- *   back with one upload. On wasm this replaces ≈15 kernel launches plus a split per group.
- * - `tensor` (native tensorflow backend, possibly on a GPU, where reading back would stall): each group's
- *   moments are one flat tf.Variable; an update concatenates the gradients, runs the arithmetic once on
- *   the flat vector and splits the step back onto the variables. tfjs's own AdamOptimizer launches ≈10
- *   ops per variable instead.
+ * Each group's moments are one flat tf.Variable; an update concatenates the group's gradients, runs the
+ * Adam arithmetic once on the flat vector (≈12 element-wise ops) and splits the step back onto the
+ * variables, where tfjs's own AdamOptimizer launches ≈10 ops per variable. A pure-JavaScript update loop
+ * (read gradients and parameters, update typed arrays, upload) was measured slower on wasm: 4.7 ms vs
+ * 3.4 ms CPU for the W1 MLP's 69k parameters, 19.6 vs 13.0 ms for W3's 400k (busy 2-core machine).
  *
  * Update rule (as PyTorch `torch.optim.Adam`/`AdamW`, including where ε goes):
  *   g ← g · min(1, clip / (‖g‖₂ + 1e-6))          (‖g‖ over every group together)
@@ -57,35 +54,29 @@ export interface StepResult {
   aux: Record<string, Float32Array | Int32Array | Uint8Array>;
 }
 
-/** `js`: update in typed arrays (wasm, cpu); `tensor`: update in tfjs ops (native backends). */
-export type AdamMode = "js" | "tensor";
-
 interface GroupState {
   spec: ParamGroup;
   names: string[];
   vars: tf.Variable[];
   sizes: number[];
   weightDecay: number;
-  /** Moments: Float32Arrays in js mode, flat variables in tensor mode. */
-  m: Float32Array | tf.Variable;
-  v: Float32Array | tf.Variable;
+  /** First and second moments, flat over the group's parameters in order. */
+  m: tf.Variable;
+  v: tf.Variable;
 }
 
 export class Adam {
   private readonly groups: GroupState[];
   private readonly cfg: OptimizerConfig;
   private readonly allVars: tf.Variable[];
-  readonly mode: AdamMode;
   private t = 0;
 
   /**
    * @param params one `ParamMap` (a single group named "params") or several named groups
    * @param config hyper-parameters (missing keys take the schema defaults; lr 3e-4, clip 10)
-   * @param mode default: `tensor` on the native tensorflow backend, `js` otherwise
    */
-  constructor(params: ParamMap | ParamGroup[], config: Partial<OptimizerConfig> = {}, mode?: AdamMode) {
+  constructor(params: ParamMap | ParamGroup[], config: Partial<OptimizerConfig> = {}) {
     this.cfg = optimizerConfigSchema.parse(config);
-    this.mode = mode ?? (tf.getBackend() === "tensorflow" ? "tensor" : "js");
     const specs = params instanceof Map ? [{ name: "params", params }] : params;
     const seen = new Set<tf.Variable>();
     this.groups = specs.map((spec) => {
@@ -101,7 +92,7 @@ export class Adam {
       const total = sizes.reduce((a, b) => a + b, 0);
       const weightDecay = spec.weightDecay ?? this.cfg.weightDecay;
       if (!(weightDecay >= 0)) throw new ConfigError(`optimizer group ${show(spec.name)}: weightDecay ${show(weightDecay)} must be ≥ 0`);
-      const zeros = () => (this.mode === "js" ? new Float32Array(total) : tf.variable(tf.zeros([total]), false));
+      const zeros = () => tf.tidy(() => tf.variable(tf.zeros([total]), false));
       return { spec, names, vars, sizes, weightDecay, m: zeros(), v: zeros() };
     });
     const groupNames = new Set(this.groups.map((g) => g.spec.name));
@@ -158,60 +149,12 @@ export class Adam {
    */
   apply(grads: tf.NamedTensorMap): number {
     const t = this.t + 1;
-    const norm = this.mode === "js" ? this.applyJs(grads, t) : this.applyTensor(grads, t);
+    const norm = this.update(grads, t);
     this.t = t;
     return norm;
   }
 
-  private applyJs(grads: tf.NamedTensorMap, t: number): number {
-    const { beta1: b1, beta2: b2, eps, clipNorm, decoupledWeightDecay } = this.cfg;
-    const gs = this.groups.map((g) => g.vars.map((v) => (grads[v.name]?.dataSync() as Float32Array | undefined) ?? null));
-    let sq = 0;
-    for (const [gi, g] of this.groups.entries()) {
-      for (const [i, v] of g.vars.entries()) {
-        let a = gs[gi]![i]!;
-        // L2 (coupled) decay enters the gradient before clipping, as torch.optim.Adam's weight_decay.
-        if (g.weightDecay > 0 && !decoupledWeightDecay) {
-          const p = v.dataSync() as Float32Array;
-          const out = new Float32Array(p.length);
-          if (a) for (let j = 0; j < p.length; j++) out[j] = a[j]! + g.weightDecay * p[j]!;
-          else for (let j = 0; j < p.length; j++) out[j] = g.weightDecay * p[j]!;
-          gs[gi]![i] = a = out;
-        }
-        if (a) for (let j = 0; j < a.length; j++) sq += a[j]! * a[j]!;
-      }
-    }
-    const norm = Math.sqrt(sq);
-    const coef = clipNorm === null ? 1 : Math.min(1, clipNorm / (norm + 1e-6));
-    const bc1 = 1 - Math.pow(b1, t);
-    const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, t));
-    const c1 = 1 - b1;
-    const c2 = 1 - b2;
-    for (const [gi, g] of this.groups.entries()) {
-      const m = g.m as Float32Array;
-      const vv = g.v as Float32Array;
-      const lr = this.learningRate(gi);
-      const step = lr / bc1;
-      const decay = decoupledWeightDecay && g.weightDecay > 0 ? 1 - lr * g.weightDecay : 1;
-      let o = 0;
-      for (const [i, v] of g.vars.entries()) {
-        const a = gs[gi]![i]!;
-        const p = v.dataSync() as Float32Array;
-        const out = new Float32Array(p.length);
-        for (let j = 0; j < p.length; j++) {
-          const gr = a ? a[j]! * coef : 0;
-          const mj = (m[o + j] = b1 * m[o + j]! + c1 * gr);
-          const vj = (vv[o + j] = b2 * vv[o + j]! + c2 * gr * gr);
-          out[j] = p[j]! * decay - (step * mj) / (Math.sqrt(vj) * invSqrtBc2 + eps);
-        }
-        o += p.length;
-        tf.tidy(() => v.assign(tf.tensor(out, v.shape, "float32")));
-      }
-    }
-    return norm;
-  }
-
-  private applyTensor(grads: tf.NamedTensorMap, t: number): number {
+  private update(grads: tf.NamedTensorMap, t: number): number {
     const { beta1: b1, beta2: b2, eps, clipNorm, decoupledWeightDecay } = this.cfg;
     const norm = tf.tidy(() => {
       const flats = this.groups.map((g) =>
@@ -230,8 +173,8 @@ export class Adam {
       const bc1 = 1 - Math.pow(b1, t);
       const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, t));
       this.groups.forEach((g, gi) => {
-        const M = g.m as tf.Variable;
-        const V = g.v as tf.Variable;
+        const M = g.m;
+        const V = g.v;
         const gr = coef ? tf.mul(flats[gi]!, coef) : flats[gi]!;
         const m = tf.add(tf.mul(M, b1), tf.mul(gr, 1 - b1));
         const v = tf.add(tf.mul(V, b2), tf.mul(tf.square(gr), 1 - b2));
@@ -253,10 +196,9 @@ export class Adam {
     return value;
   }
 
-  /** A group's moments as float32 arrays (copies in tensor mode). */
+  /** A group's moments read back as float32 arrays. */
   private moments(g: GroupState): [Float32Array, Float32Array] {
-    const read = (x: Float32Array | tf.Variable) => (x instanceof Float32Array ? x : (x.dataSync() as Float32Array));
-    return [read(g.m), read(g.v)];
+    return [g.m.dataSync() as Float32Array, g.v.dataSync() as Float32Array];
   }
 
   /**
@@ -313,24 +255,18 @@ export class Adam {
     });
     this.groups.forEach((g, gi) => {
       const [m, v] = loaded[gi]!;
-      if (g.m instanceof Float32Array) {
-        g.m.set(m);
-        (g.v as Float32Array).set(v);
-      } else {
-        const V = g.v as tf.Variable;
-        tf.tidy(() => {
-          (g.m as tf.Variable).assign(tf.tensor1d(m));
-          V.assign(tf.tensor1d(v));
-        });
-      }
+      tf.tidy(() => {
+        g.m.assign(tf.tensor1d(m));
+        g.v.assign(tf.tensor1d(v));
+      });
     });
     this.t = step;
   }
 
   dispose(): void {
     for (const g of this.groups) {
-      if (!(g.m instanceof Float32Array)) g.m.dispose();
-      if (!(g.v instanceof Float32Array)) g.v.dispose();
+      g.m.dispose();
+      g.v.dispose();
     }
   }
 }

@@ -525,11 +525,14 @@ export class ReplayBuffer {
     const truncated = new Uint8Array(n);
     const episodeId = new Int32Array(n);
     const stepInEpisode = new Int32Array(n);
+    // Short loops over independent rows let the CPU overlap their cache misses.
+    const src = st.obs;
     for (let b = 0; b < n; b++) {
       const i = idx[b]!;
-      const src = st.obs;
       for (let k = 0, o = i * d, p = b * d; k < d; k++) obs[p + k] = src[o + k]!;
-      st.copyNextObs(i, nextObs, b * d);
+    }
+    for (let b = 0; b < n; b++) {
+      const i = idx[b]!;
       st.copyAction(i, action, b * w);
       reward[b] = st.rewardOf(i);
       terminated[b] = st.terminated(i) ? 1 : 0;
@@ -537,6 +540,7 @@ export class ReplayBuffer {
       episodeId[b] = st.episodeOf(i);
       stepInEpisode[b] = st.stepOf(i);
     }
+    for (let b = 0; b < n; b++) st.copyNextObs(idx[b]!, nextObs, b * d);
     const gamma = this.spec.gamma;
     let returns = reward;
     let bootstrapObs = nextObs;

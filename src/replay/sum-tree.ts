@@ -116,9 +116,12 @@ export class PriorityTree {
     const mins = this.mins;
     const offsets = this.offsets;
     const j = new Int32Array(count);
+    // A parent equal to the previous entry's was just recomputed: leaves of one episode come in
+    // ring order, so above the bottom level most entries are skipped this way.
     for (let b = 0; b < count; b++) {
       const p = indices[b]! >> SHIFT;
       j[b] = p;
+      if (b > 0 && p === j[b - 1]) continue;
       const c = p << SHIFT;
       let s = 0;
       let m = Infinity;
@@ -136,6 +139,7 @@ export class PriorityTree {
       for (let b = 0; b < count; b++) {
         const p = j[b]! >> SHIFT;
         j[b] = p;
+        if (b > 0 && p === j[b - 1]) continue;
         const c = below + (p << SHIFT);
         let s = 0;
         let m = Infinity;

@@ -98,7 +98,9 @@ describe("PriorityTree", () => {
     const a = new PriorityTree(n);
     const b = new PriorityTree(n);
     for (let round = 0; round < 50; round++) {
-      const idx = Int32Array.from({ length: 64 }, () => rng.integers(0, n));
+      // Alternate random leaves with ascending runs (as an episode's leaves come), which share parents.
+      const start = rng.integers(0, n - 600);
+      const idx = Int32Array.from({ length: 64 }, (_, k) => (round % 2 ? rng.integers(0, n) : start + k * rng.integers(1, 9)));
       for (const i of idx) {
         const v = rng.random() < 0.1 ? 0 : rng.random();
         a.set(i, v);

@@ -26,8 +26,11 @@ import type { PlannerConfig } from "../config.js";
 import type { ActionBins } from "../qt/bins.js";
 import type { Tdm } from "../tdm/model.js";
 
+/** What planning needs of a dynamics model (the TDM; tests may supply a known model). */
+export type Dynamics = Pick<Tdm, "obsDim" | "actionInput" | "rollout">;
+
 export interface PlanModels {
-  tdm: Tdm;
+  tdm: Dynamics;
   gamma: number;
   /** State value at the horizon, [B]. */
   value: (obs: tf.Tensor2D) => tf.Tensor1D;
