@@ -55,5 +55,20 @@ describe("compare", () => {
     const rec = JSON.parse(readFileSync(record, "utf8"));
     expect(rec.trajectories).toHaveLength(2);
     expect(rec.trajectories[0].actions.length).toBe(rec.lengths[0]);
+
+    // Frozen-buffer replay on the run's checkpointed buffer: inspect, and a schedule that reproduces itself.
+    const snapshot = join(runDir, "checkpoints", readFileSync(join(runDir, "checkpoints", "latest"), "utf8").trim(), "replay.bin");
+    const inspect = qttdm(["replay", "inspect", snapshot]);
+    expect(inspect.status).toBe(0);
+    expect(inspect.stdout).toMatch(/300/);
+    const runSchedule = (name: string) => {
+      const r = qttdm(["replay", "schedule", snapshot, "--steps", "20", "--seed", "7", "--out", join(out, name)]);
+      expect(r.status).toBe(0);
+      return readFileSync(join(out, name), "utf8");
+    };
+    const first = runSchedule("s1.jsonl");
+    expect(first.trim().split("\n")).toHaveLength(21);
+    expect(runSchedule("s2.jsonl")).toBe(first);
+    expect(qttdm(["replay", "schedule", snapshot]).stderr).toContain("--steps");
   });
 });
