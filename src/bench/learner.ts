@@ -7,7 +7,12 @@
  * W3: small causal transformer training step (seq 16, d 128, 4 heads, 2 layers, ReLU MLP ×4, batch 64,
  *     input 8 → output 4, MSE, Adam lr 3e-4, no clipping); steps/s.
  * The workloads mirror `shared/bench/torch_reference.py`; when `/usr/bin/python3` can import torch, that
- * script runs in the same invocation (2 threads) and each figure gets a ratio against PyTorch.
+ * script runs in the same invocation and each figure gets a ratio against PyTorch.
+ *
+ * Options: `--backend auto|tensorflow|wasm|cpu` (default auto), `--torch-threads N` (default 2, as the
+ * reference), `--no-torch` to skip PyTorch, `--profile` to log per-kernel times (tf.profile) of one W1
+ * update and one W3 step. Besides wall-clock rates, `*_cpu_*` figures divide by this process's CPU time:
+ * on a shared machine they show what the code costs independent of other load (our backends are single-threaded).
  */
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
@@ -106,10 +111,33 @@ export function makeTransformerWorkload(seed = 0, batch = 64) {
   return { params, step, dispose };
 }
 
-function timeLoop(n: number, f: () => unknown): number {
+/** Run f n times; wall-clock and process CPU seconds. */
+function timeLoop(n: number, f: () => unknown): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) f();
-  return (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
+}
+
+/** Log kernel time by kernel name for one call of f (top 12). */
+async function logProfile(ctx: BenchContext, label: string, f: () => unknown): Promise<void> {
+  const info = await tf.profile(() => {
+    f();
+  });
+  const by = new Map<string, { n: number; ms: number }>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = Number(k.kernelTimeMs) || 0;
+    const e = by.get(k.name) ?? { n: 0, ms: 0 };
+    e.n++;
+    e.ms += ms;
+    by.set(k.name, e);
+    // customGrad scopes ("unnamed scope", "forward") nest other kernels; count leaves only.
+    if (!/scope|forward|__op/.test(k.name)) total += ms;
+  }
+  const top = [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
+  ctx.log(`${label} profile: ${info.kernels.length} kernels, ${round(total, 2)} ms in leaf kernels; ` + top.map(([k, e]) => `${k}×${e.n} ${round(e.ms, 2)}ms`).join(", "));
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -133,7 +161,7 @@ function torchReferencePath(): string | null {
   return null;
 }
 
-function runTorch(ctx: BenchContext, w1n: number, w3n: number): TorchFigures | null {
+function runTorch(ctx: BenchContext, threads: number, w1n: number, w3n: number): TorchFigures | null {
   const py = "/usr/bin/python3";
   const script = torchReferencePath();
   if (!existsSync(py) || !script) return null;
@@ -142,7 +170,7 @@ function runTorch(ctx: BenchContext, w1n: number, w3n: number): TorchFigures | n
     return null;
   }
   ctx.log(`running PyTorch reference ${script}`);
-  const r = spawnSync(py, [script, "2", String(w1n), String(w3n)], { encoding: "utf8", timeout: 600_000 });
+  const r = spawnSync(py, [script, String(threads), String(w1n), String(w3n)], { encoding: "utf8", timeout: 600_000 });
   if (r.status !== 0) {
     ctx.log(`torch reference failed: ${r.stderr.slice(-500)}`);
     return null;
@@ -173,30 +201,37 @@ export const learnerBenchmark: Benchmark = {
     const w3n = ctx.quick ? 30 : 300;
     const lat = ctx.quick ? 1000 : 5000;
     const figs: BenchFigures = { backend: info.name, simd: info.simd, threads: info.threads };
-    const tensors0 = numTensors();
+    let leaked = 0;
 
     const dqn = makeDqnWorkload(0);
     timeLoop(ctx.quick ? 20 : 200, dqn.update);
-    const w1 = w1n / timeLoop(w1n, dqn.update);
+    let before = numTensors();
+    const w1t = timeLoop(w1n, dqn.update);
+    leaked += numTensors() - before;
+    const w1 = w1n / w1t.wall;
     figs.w1_upd_per_s = round(w1);
-    ctx.log(`W1 DQN update: ${round(w1)} upd/s (${round(1000 / w1, 3)} ms)`);
+    figs.w1_cpu_upd_per_s = round(w1n / w1t.cpu);
+    ctx.log(`W1 DQN update: ${round(w1)} upd/s (${round(1000 / w1, 3)} ms wall, ${round((1000 * w1t.cpu) / w1n, 3)} ms CPU)`);
+    if (ctx.options.profile) await logProfile(ctx, "W1", dqn.update);
 
     for (const bs of [1, 16]) {
       const rng = new Rng(1);
       const x = rng.fillUniform(new Float32Array(bs * OBS)) as Float32Array;
       const sel = () => {
-        const t = tf.tidy(() => tf.argMax(dqn.online.apply(tf.tensor2d(x, [bs, OBS])), 1));
+        const t = tf.tidy(() => tf.argMax(dqn.online.apply(tf.tensor2d(x, [bs, OBS]), false), 1));
         const v = t.dataSync();
         t.dispose();
         return v;
       };
       for (let i = 0; i < 500; i++) sel();
+      before = numTensors();
       const times = new Float64Array(lat);
       for (let i = 0; i < lat; i++) {
         const t0 = performance.now();
         sel();
         times[i] = (performance.now() - t0) * 1000;
       }
+      leaked += numTensors() - before;
       times.sort();
       figs[`w2_b${bs}_p50_us`] = round(percentile(times, 0.5), 1);
       figs[`w2_b${bs}_p90_us`] = round(percentile(times, 0.9), 1);
@@ -207,15 +242,22 @@ export const learnerBenchmark: Benchmark = {
 
     const tr = makeTransformerWorkload(0);
     timeLoop(ctx.quick ? 5 : 30, tr.step);
-    const w3 = w3n / timeLoop(w3n, tr.step);
+    before = numTensors();
+    const w3t = timeLoop(w3n, tr.step);
+    leaked += numTensors() - before;
+    const w3 = w3n / w3t.wall;
     figs.w3_steps_per_s = round(w3);
-    ctx.log(`W3 transformer step: ${round(w3)} steps/s (${round(1000 / w3, 2)} ms)`);
+    figs.w3_cpu_steps_per_s = round(w3n / w3t.cpu);
+    ctx.log(`W3 transformer step: ${round(w3)} steps/s (${round(1000 / w3, 2)} ms wall, ${round((1000 * w3t.cpu) / w3n, 2)} ms CPU)`);
+    if (ctx.options.profile) await logProfile(ctx, "W3", tr.step);
     tr.dispose();
-    figs.leaked_tensors = numTensors() - tensors0;
+    figs.leaked_tensors = leaked;
 
-    const torch = runTorch(ctx, w1n, w3n);
+    const torchThreads = Number(ctx.options["torch-threads"] ?? ctx.options.torchThreads ?? 2);
+    const torch = ctx.options.torch === false || ctx.options["no-torch"] ? null : runTorch(ctx, torchThreads, w1n, w3n);
     if (torch) {
       figs.torch_version = torch.version ?? null;
+      figs.torch_threads = torchThreads;
       if (torch.w1) {
         figs.torch_w1_upd_per_s = torch.w1;
         figs.w1_ratio_vs_torch = round(w1 / torch.w1, 3);

@@ -153,3 +153,32 @@ describe("attention and transformer block", () => {
     x.dispose();
   });
 });
+
+describe("backends agree", () => {
+  it("a transformer block and an MLP give the same loss and gradients on wasm as on cpu", async () => {
+    const rng = new Rng(12);
+    const blk = new TransformerBlock("blk", 8, 2, rng, { activation: "gelu" });
+    const x = tf.variable(randn([2, 3, 8], rng));
+    const ws = [tf.variable(randn([8, 6], rng)), tf.variable(randn([6, 2], rng))] as tf.Variable<tf.Rank.R2>[];
+    const vars = [x, ...blk.params().values(), ...ws];
+    const loss = () => {
+      const h = blk.apply(x as tf.Variable<tf.Rank.R3>);
+      const y = denseStack(tf.reshape(h, [-1, 8]) as tf.Tensor2D, [{ w: ws[0]!, b: null, act: "relu" }, { w: ws[1]!, b: null, act: "linear" }]);
+      return projected(y, 13);
+    };
+    const read = () => {
+      const { value, grads } = tf.variableGrads(loss, vars);
+      const out = { loss: value.dataSync()[0]!, grads: vars.map((v) => Array.from(grads[v.name]!.dataSync())) };
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const onCpu = read();
+    await selectBackend("wasm");
+    const onWasm = read();
+    await selectBackend("cpu");
+    expect(onWasm.loss).toBeCloseTo(onCpu.loss, 3);
+    onCpu.grads.forEach((g, i) => g.forEach((v, j) => expect(Math.abs(onWasm.grads[i]![j]! - v)).toBeLessThan(1e-3 * (1 + Math.abs(v)))));
+    blk.dispose();
+    tf.dispose(vars);
+  });
+});

@@ -54,7 +54,7 @@ describe("modules", () => {
     const x = tf.tensor2d([[1, -2, 0.5]]);
     const q = h.apply(x).dataSync();
     const v = h.value.apply(x).dataSync()[0]!;
-    const a = h.advantage.apply(x).dataSync();
+    const a = Array.from(h.advantage.apply(x).dataSync());
     const mean = a.reduce((s, y) => s + y, 0) / 4;
     for (let i = 0; i < 4; i++) expect(q[i]).toBeCloseTo(v + a[i]! - mean, 5);
     h.dispose();
