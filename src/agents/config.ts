@@ -101,7 +101,7 @@ export const plannerSchema = z
     proposals: z.number().int().min(0).default(8).describe("Extra QT-proposed sequences (greedy QT in the TDM rollout, noisy bins; paper: 24)."),
     elites: positiveInt().default(16).describe("Elite sequences refitting the sampling distribution (paper: 64)."),
     temperature: z.number().positive().default(0.5).describe("Elite weights ∝ exp(temperature·(G − max G)) (TD-MPC; paper: 0.5)."),
-    minStd: z.number().positive().default(0.05).describe("Lower clip of the sampling std, in units of half the action range (paper: 0.05)."),
+    minStd: z.number().positive().default(0.05).describe("Lower clip of the sampling std, in units of half the action range (paper: 0.05); discrete planning: weight of the uniform mixed into the refitted probabilities."),
     maxStd: z.number().positive().default(2).describe("Initial std and its upper clip (paper: 2)."),
     proposalNoise: z.number().min(0).max(1).default(0.2).describe("Per-dimension random-bin probability of the QT proposals after the first."),
     explore: z.enum(["bins", "gaussian", "none"]).default("bins")
@@ -120,6 +120,8 @@ export const jointSchema = z
     consistencyWeight: z.number().min(0).default(0)
       .describe("Weight of the consistency term: the QT's Q(s, a) regressed on the TDM-predicted return of a short segment (0: off)."),
     consistencyHorizon: positiveInt().default(3).describe("TDM steps of the consistency segment."),
+    observations: z.enum(["raw", "symlog"]).default("raw")
+      .describe("What every QT-TDM network sees of an observation: raw, or symlog(x) = sign(x)·ln(1 + |x|) per element (for large-valued observations such as Humanoid's contact forces)."),
     critic: z.enum(["auto", "on", "off"]).default("auto")
       .describe("Train the DQN critic: auto: for discrete actions only (continuous spaces have no critic; the QT is their critic)."),
   })

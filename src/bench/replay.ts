@@ -7,7 +7,9 @@
  * ReaPER+ rebuild cost (ms per rebuild, rebuilds and amortised cost per round in the run, and the
  * amortised cost implied by the default cadence over the default horizon); and the RSS of a fresh
  * process holding a full buffer, measured in a child process with --expose-gc (baseline after
- * imports, then after filling), so nothing else this process allocated is counted.
+ * imports, then after filling), so nothing else this process allocated is counted. The baseline
+ * is Node itself (about 42 MB) plus the modules the buffer imports, mostly zod for its config
+ * validation (about 15 MB); `rss_buffer_mb` is what the buffer adds.
  * Options: --capacity N, --rounds N.
  */
 import { spawnSync } from "node:child_process";

@@ -110,3 +110,13 @@ export abstract class Module {
     for (const v of this.params().values()) v.dispose();
   }
 }
+
+/**
+ * The parameters whose names match: a string selects a name or a `/`-separated prefix of it
+ * ("encoder" matches "encoder/dense0/kernel" but not "encoder2/…"); a RegExp is tested against the name.
+ * Used to build optimiser parameter groups.
+ */
+export function selectParams(params: ParamMap, match: string | RegExp): ParamMap {
+  const ok = typeof match === "string" ? (n: string) => n === match || n.startsWith(match + "/") : (n: string) => match.test(n);
+  return new Map([...params].filter(([n]) => ok(n)));
+}

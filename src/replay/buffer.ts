@@ -39,9 +39,10 @@
 import { ConfigError, DivergenceError, FileFormatError, QttdmError, show } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { scheduleValue, type ScheduleSpec } from "../core/schedule.js";
+import { BatchArena } from "./arena.js";
 import { replayConfigSchema, type ReplayConfig, type ReplayConfigInput } from "./config.js";
 import { readSnapshot, writeSnapshot, type SnapshotArray } from "./snapshot.js";
-import { META_WIDTH, TransitionStore, type ReplaySpec, type TransitionBatch } from "./storage.js";
+import { META_WIDTH, STAT_WIDTH, TransitionStore, type ReplaySpec, type TransitionBatch } from "./storage.js";
 import { PriorityTree } from "./sum-tree.js";
 
 export type { ReplaySpec, TransitionBatch, ActionSpec } from "./storage.js";
@@ -57,6 +58,15 @@ export const STAT = { tdError: TD, unreliability: UNREL, surprise: SURPRISE, tim
 const MIN_LEAF = 1e-30;
 const SNAPSHOT_KIND = "replay-buffer";
 const SNAPSHOT_SCHEMA = 1;
+
+/**
+ * x^y for x > 0 (x = 0 gives 0 for y > 0). Math.pow costs about 50 ns in V8, twice exp(y·ln x),
+ * and it ran twice per sampled item (leaf and IS weight); the two differ by a few double ulps,
+ * far below the float32 the leaves and weights are stored in.
+ */
+function powPositive(x: number, y: number): number {
+  return Math.exp(y * Math.log(x));
+}
 
 /** What the agent reports after a learning step, one entry per updated index. */
 export interface PriorityUpdate {
@@ -85,6 +95,10 @@ export interface SampleInfo {
   weights: Float32Array;
 }
 
+/**
+ * The arrays of a batch are views cut from a shared slab (arena.ts): they stay valid and unchanged
+ * for as long as the caller keeps them, but `.buffer` is the slab, so use byteOffset/byteLength.
+ */
 export interface SampledBatch {
   n: number;
   indices: Int32Array; // [n]
@@ -167,23 +181,31 @@ export class ReplayBuffer {
   readonly config: ReplayConfig;
   readonly store: TransitionStore;
   /**
-   * Per-transition statistics, interleaved so that one cache line serves a transition
-   * ([i * 4 + k], k = STAT.*): last reported TD error (signed; NaN: never reported); raw
-   * unreliability statistic u (spread estimators) or ρ itself (episode), NaN: unknown; last
-   * surprise (NaN: none); times sampled (float32 counts exactly up to 2^24).
+   * Per-transition statistics, kept in the store's records next to the transition's data (one
+   * page per sampled transition; see storage.ts): [i * store.stride + k], k = STAT.*: last reported
+   * TD error (signed; NaN: never reported); raw unreliability statistic u (spread estimators) or ρ
+   * itself (episode), NaN: unknown; last surprise (NaN: none); times sampled (float32 counts
+   * exactly up to 2^24).
    */
   readonly stats: Float32Array;
+  /** Record stride of `stats` (store.stride). */
+  private readonly w: number;
   /** Present for the prioritised samplers. */
   readonly tree: PriorityTree | null;
   private state: SamplerState;
   /** Episode slots whose ρ must be recomputed before the next draw (episode estimator). */
   private readonly dirty = new Set<number>();
-  /** Leaves rewritten by an episode recomputation, whose tree paths are fixed in one batch. */
+  /** Leaves rewritten by an episode recomputation or a priority update, whose tree paths are fixed
+   *  in one batch. */
   private touched = new Int32Array(1024);
   private touchedCount = 0;
   private readonly alphaSpec: ScheduleSpec;
   private readonly betaSpec: ScheduleSpec;
   private readonly isBetaSpec: ScheduleSpec;
+  /** Where sampled batches are cut from (see arena.ts). */
+  private readonly arena = new BatchArena();
+  /** Stratified draw positions (scratch of `draw`). */
+  private scratchU = new Float64Array(0);
   /** Wall time spent rebuilding priorities (not part of the state: timing only). */
   refreshMs = 0;
 
@@ -198,7 +220,8 @@ export class ReplayBuffer {
     this.spec = spec;
     this.store = new TransitionStore(spec, c.capacity);
     const cap = c.capacity;
-    this.stats = new Float32Array(cap * 4);
+    this.stats = this.store.stats;
+    this.w = this.store.stride;
     this.tree = c.sampler === "uniform" ? null : new PriorityTree(cap);
     this.alphaSpec = { kind: c.reaperShape, start: c.reaperAlphaStart, end: c.reaperAlphaEnd, duration: c.reaperHorizon };
     this.betaSpec = { kind: c.reaperShape, start: c.reaperBetaStart, end: c.reaperBetaEnd, duration: c.reaperHorizon };
@@ -249,22 +272,22 @@ export class ReplayBuffer {
       const i = this.store.head;
       if (this.store.added >= this.capacity) this.evict(i);
       const slot = this.store.write(batch, j);
-      this.stats[i * 4 + TD] = NaN;
-      this.stats[i * 4 + SURPRISE] = NaN;
-      this.stats[i * 4 + SAMPLED] = 0;
+      this.stats[i * this.w + TD] = NaN;
+      this.stats[i * this.w + SURPRISE] = NaN;
+      this.stats[i * this.w + SAMPLED] = 0;
       if (this.config.reliability === "episode") {
         // The newest step of an episode has nothing after it: ρ = 0 until the episode is recomputed.
-        this.stats[i * 4 + UNREL] = 0;
+        this.stats[i * this.w + UNREL] = 0;
         this.dirty.add(slot);
       } else {
-        this.stats[i * 4 + UNREL] = NaN;
+        this.stats[i * this.w + UNREL] = NaN;
       }
       this.tree?.set(i, this.leaf(i));
     }
   }
 
   private evict(i: number): void {
-    const u = this.stats[i * 4 + UNREL]!;
+    const u = this.stats[i * this.w + UNREL]!;
     if (this.config.reliability !== "episode" && u === u) {
       this.state.unrelSum -= u;
       this.state.unrelCount--;
@@ -278,13 +301,13 @@ export class ReplayBuffer {
     const n = this.size;
     const k = STAT[name];
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.stats[i * 4 + k]!;
+    for (let i = 0; i < n; i++) out[i] = this.stats[i * this.w + k]!;
     return out;
   }
 
   /** Reliability 1 − ρ_i of a stored transition, as the sampler uses it. */
   reliability(i: number): number {
-    const u = this.stats[i * 4 + UNREL]!;
+    const u = this.stats[i * this.w + UNREL]!;
     if (this.config.reliability === "episode") return u === u ? 1 - u : 1;
     const ub = this.state.normR;
     if (u !== u || ub !== ub) return 0.5;
@@ -294,7 +317,7 @@ export class ReplayBuffer {
 
   /** p_i = |δ_i| + eps, or the running max when never reported. */
   private basePriority(i: number): number {
-    const td = this.stats[i * 4 + TD]!;
+    const td = this.stats[i * this.w + TD]!;
     return td === td ? Math.abs(td) + this.config.eps : this.state.maxPriority;
   }
 
@@ -302,10 +325,10 @@ export class ReplayBuffer {
   private leaf(i: number): number {
     const p = this.basePriority(i);
     let q: number;
-    if (this.config.sampler === "per") q = Math.pow(p, this.config.alpha);
+    if (this.config.sampler === "per") q = powPositive(p, this.config.alpha);
     else {
       const b = this.state.betaR;
-      q = Math.pow(p, this.state.alphaR) * (b === 0 ? 1 : Math.pow(this.reliability(i), b));
+      q = b === 0 ? powPositive(p, this.state.alphaR) : Math.exp(this.state.alphaR * Math.log(p) + b * Math.log(this.reliability(i)));
     }
     return q > MIN_LEAF ? q : MIN_LEAF;
   }
@@ -372,7 +395,7 @@ export class ReplayBuffer {
       let sum = 0;
       let count = 0;
       for (let i = 0; i < n; i++) {
-        const u = this.stats[i * 4 + UNREL]!;
+        const u = this.stats[i * this.w + UNREL]!;
         if (u === u) {
           sum += u;
           count++;
@@ -436,7 +459,7 @@ export class ReplayBuffer {
     for (let i = ep.first[slot]!; ; i = st.next(i)) {
       prefix += this.basePriority(i);
       const rho = d > 0 ? (total - prefix) / d : 0;
-      this.stats[i * 4 + UNREL] = rho < 0 ? 0 : rho > 1 ? 1 : rho;
+      this.stats[i * this.w + UNREL] = rho < 0 ? 0 : rho > 1 ? 1 : rho;
       if (setLeaves) {
         this.tree!.leaves[i] = this.leaf(i);
         if (this.touchedCount === this.touched.length) {
@@ -455,36 +478,45 @@ export class ReplayBuffer {
     const size = this.size;
     if (size === 0) throw new QttdmError("cannot sample from an empty replay buffer");
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`sample size must be a positive integer, got ${show(n)}`);
-    const idx = new Int32Array(n);
-    const weights = new Float32Array(n).fill(1);
+    const out = this.arena;
+    const idx = out.i32(n);
+    const weights = out.f32(n);
     const tree = prioritised ? this.tree : null;
     const isBeta = scheduleValue(this.isBetaSpec, step);
+    const c = this.config;
     if (tree) {
       const total = tree.total();
       const seg = total / n;
       // Stratified: one draw from each of n equal slices of the total.
-      const u = new Float64Array(n);
+      if (this.scratchU.length < n) this.scratchU = new Float64Array(n);
+      const u = this.scratchU;
       for (let b = 0; b < n; b++) u[b] = (b + rng.random()) * seg;
-      tree.findMany(u, idx);
-      if (this.config.isCorrection) {
+      tree.findMany(u, idx, n);
+      if (c.isCorrection) {
         const minLeaf = tree.min();
         const leaves = tree.leaves;
-        for (let b = 0; b < n; b++) weights[b] = Math.pow(leaves[idx[b]!]! / minLeaf, -isBeta);
-      }
+        for (let b = 0; b < n; b++) weights[b] = powPositive(leaves[idx[b]!]! / minLeaf, -isBeta);
+      } else weights.fill(1);
     } else {
       for (let b = 0; b < n; b++) idx[b] = rng.integers(0, size);
+      weights.fill(1);
     }
-    const tdAbs = new Float32Array(n);
-    const reliability = new Float32Array(n);
-    const surprise = new Float32Array(n);
+    const tdAbs = out.f32(n);
+    const reliability = out.f32(n);
+    const surprise = out.f32(n);
+    const stats = this.stats;
+    const w = this.w;
+    const episodic = c.reliability === "episode";
+    const ub = this.state.normR;
     for (let b = 0; b < n; b++) {
-      const i = idx[b]!;
-      tdAbs[b] = Math.abs(this.stats[i * 4 + TD]!);
-      reliability[b] = this.reliability(i);
-      surprise[b] = this.stats[i * 4 + SURPRISE]!;
-      this.stats[i * 4 + SAMPLED]!++;
+      const r = idx[b]! * w;
+      tdAbs[b] = Math.abs(stats[r + TD]!);
+      surprise[b] = stats[r + SURPRISE]!;
+      stats[r + SAMPLED]!++;
+      // reliability(i), inlined: this loop runs for every drawn item.
+      const u = stats[r + UNREL]!;
+      reliability[b] = episodic ? (u === u ? 1 - u : 1) : u !== u || ub !== ub ? 0.5 : u + ub > 0 ? ub / (u + ub) : 1;
     }
-    const c = this.config;
     const s = this.state;
     s.samples++;
     s.lastStep = step;
@@ -504,7 +536,7 @@ export class ReplayBuffer {
   }
 
   private newActions(n: number): Int32Array | Float32Array {
-    return this.spec.action.kind === "discrete" ? new Int32Array(n) : new Float32Array(n * this.store.actionWidth);
+    return this.spec.action.kind === "discrete" ? this.arena.i32(n) : this.arena.f32(n * this.store.actionWidth);
   }
 
   /**
@@ -517,19 +549,21 @@ export class ReplayBuffer {
     const st = this.store;
     const d = st.obsDim;
     const w = st.actionWidth;
-    const obs = new Float32Array(n * d);
-    const nextObs = new Float32Array(n * d);
+    const out = this.arena;
+    const obs = out.f32(n * d);
+    const nextObs = out.f32(n * d);
     const action = this.newActions(n);
-    const reward = new Float32Array(n);
-    const terminated = new Uint8Array(n);
-    const truncated = new Uint8Array(n);
-    const episodeId = new Int32Array(n);
-    const stepInEpisode = new Int32Array(n);
+    const reward = out.f32(n);
+    const terminated = out.u8(n);
+    const truncated = out.u8(n);
+    const episodeId = out.i32(n);
+    const stepInEpisode = out.i32(n);
     // Short loops over independent rows let the CPU overlap their cache misses.
     const src = st.obs;
+    const stride = st.stride;
     for (let b = 0; b < n; b++) {
       const i = idx[b]!;
-      for (let k = 0, o = i * d, p = b * d; k < d; k++) obs[p + k] = src[o + k]!;
+      for (let k = 0, o = i * stride, p = b * d; k < d; k++) obs[p + k] = src[o + k]!;
     }
     for (let b = 0; b < n; b++) {
       const i = idx[b]!;
@@ -545,11 +579,11 @@ export class ReplayBuffer {
     let returns = reward;
     let bootstrapObs = nextObs;
     let done = terminated;
-    const discount = new Float32Array(n).fill(gamma);
+    const discount = out.f32(n).fill(gamma);
     if (this.config.nStep > 1) {
-      returns = new Float32Array(n);
-      bootstrapObs = new Float32Array(n * d);
-      done = new Uint8Array(n);
+      returns = out.f32(n);
+      bootstrapObs = out.f32(n * d);
+      done = out.u8(n);
       for (let b = 0; b < n; b++) this.nStepReturn(idx[b]!, b, returns, bootstrapObs, discount, done);
     }
     return {
@@ -608,16 +642,17 @@ export class ReplayBuffer {
     const d = st.obsDim;
     const w = st.actionWidth;
     const m = n * len;
-    const indices = new Int32Array(m).fill(-1);
-    const mask = new Uint8Array(m);
-    const obs = new Float32Array(m * d);
-    const nextObs = new Float32Array(m * d);
+    const out = this.arena;
+    const indices = out.i32(m).fill(-1);
+    const mask = out.u8(m);
+    const obs = out.f32(m * d);
+    const nextObs = out.f32(m * d);
     const action = this.newActions(m);
-    const reward = new Float32Array(m);
-    const terminated = new Uint8Array(m);
-    const truncated = new Uint8Array(m);
-    const stepInEpisode = new Int32Array(m);
-    const episodeId = new Int32Array(n);
+    const reward = out.f32(m);
+    const terminated = out.u8(m);
+    const truncated = out.u8(m);
+    const stepInEpisode = out.i32(m);
+    const episodeId = out.i32(n);
     for (let b = 0; b < n; b++) {
       let j = starts[b]!;
       episodeId[b] = st.episodeOf(j);
@@ -625,7 +660,7 @@ export class ReplayBuffer {
         const p = b * len + t;
         indices[p] = j;
         mask[p] = 1;
-        for (let k = 0; k < d; k++) obs[p * d + k] = st.obs[j * d + k]!;
+        for (let k = 0; k < d; k++) obs[p * d + k] = st.obs[j * st.stride + k]!;
         st.copyNextObs(j, nextObs, p * d);
         st.copyAction(j, action, p * w);
         reward[p] = st.rewardOf(j);
@@ -685,7 +720,8 @@ export class ReplayBuffer {
     const setLeaf = this.tree !== null && !episodic;
     let updated = 0;
     let stale = 0;
-    const touched = new Int32Array(setLeaf ? m : 0);
+    if (setLeaf && this.touched.length < m) this.touched = new Int32Array(m);
+    const touched = this.touched;
     for (let b = 0; b < m; b++) {
       const i = indices[b]!;
       if (i < 0) continue;
@@ -704,11 +740,11 @@ export class ReplayBuffer {
         if (!(v >= 0 && v < Infinity)) throw new DivergenceError(`updatePriorities: tdStd[${b}] = ${v} for index ${i}; expected a finite value >= 0`);
         this.setUnrel(i, v, rate);
       } else if (!episodic) {
-        const prev = this.stats[i * 4 + TD]!;
+        const prev = this.stats[i * this.w + TD]!;
         if (prev === prev) this.setUnrel(i, SPREAD_SCALE * Math.abs(td - prev), rate);
       }
-      this.stats[i * 4 + TD] = td;
-      if (stats.surprise) this.stats[i * 4 + SURPRISE] = stats.surprise[b]!;
+      this.stats[i * this.w + TD] = td;
+      if (stats.surprise) this.stats[i * this.w + SURPRISE] = stats.surprise[b]!;
       const p = Math.abs(td) + c.eps;
       if (p > s.maxPriority) s.maxPriority = p;
       if (episodic) this.dirty.add(this.store.episodes.slot(this.store.episodeOf(i)));
@@ -727,14 +763,14 @@ export class ReplayBuffer {
   /** EMA update of the spread statistic u_i, keeping the buffer sum in step. */
   private setUnrel(i: number, x: number, rate: number): void {
     const s = this.state;
-    const u = this.stats[i * 4 + UNREL]!;
+    const u = this.stats[i * this.w + UNREL]!;
     if (u === u) {
       const v = u + rate * (x - u);
-      this.stats[i * 4 + UNREL] = v;
-      s.unrelSum += this.stats[i * 4 + UNREL]! - u;
+      this.stats[i * this.w + UNREL] = v;
+      s.unrelSum += this.stats[i * this.w + UNREL]! - u;
     } else {
-      this.stats[i * 4 + UNREL] = x;
-      s.unrelSum += this.stats[i * 4 + UNREL]!;
+      this.stats[i * this.w + UNREL] = x;
+      s.unrelSum += this.stats[i * this.w + UNREL]!;
       s.unrelCount++;
     }
   }
@@ -742,7 +778,7 @@ export class ReplayBuffer {
   /** Bytes held by the buffer's arrays (columns, statistics, trees, episode table, spare rows). */
   bytes(): number {
     return (
-      this.store.bytes() + this.stats.byteLength + (this.tree ? this.tree.bytes() : 0)
+      this.store.bytes() + (this.tree ? this.tree.bytes() : 0)
     );
   }
 
@@ -750,12 +786,12 @@ export class ReplayBuffer {
   async save(path: string): Promise<void> {
     const n = this.size;
     const st = this.store;
-    const d = st.obsDim;
     const pool = st.pool.exportState();
+    const { obs, meta, stats } = st.exportColumns(n);
     const sections: Record<string, SnapshotArray> = {
-      obs: st.obs.subarray(0, n * d),
-      meta: st.meta.subarray(0, n * META_WIDTH),
-      stats: this.stats.subarray(0, n * 4),
+      obs,
+      meta,
+      stats,
       poolRows: pool.rows,
       poolFree: pool.free,
       dirty: Int32Array.from(this.dirty),
@@ -795,10 +831,13 @@ export class ReplayBuffer {
       if (a.constructor !== target.constructor) fail(`section ${name} is ${a.constructor.name}, expected ${target.constructor.name}`);
       target.set(a as never);
     };
-    into("obs", st.obs, n * st.obsDim);
-    into("meta", st.meta, n * META_WIDTH);
+    const typed = <T extends SnapshotArray>(name: string, type: new (n: number) => T, length: number): T => {
+      const a = get(name, length);
+      if (a.constructor !== type) fail(`section ${name} is ${a.constructor.name}, expected ${type.name}`);
+      return a as T;
+    };
+    st.importColumns(n, typed("obs", Float32Array, n * st.obsDim), typed("meta", Int32Array, n * META_WIDTH), typed("stats", Float32Array, n * STAT_WIDTH));
     if (st.actionVec) into("actionVec", st.actionVec, n * st.actionWidth);
-    into("stats", buf.stats, n * 4);
     st.pool.importState(get("poolRows") as Float32Array, get("poolFree") as Int32Array);
     const ep: Record<string, ArrayLike<number>> = {};
     for (const k of ["id", "first", "last", "lastStep", "length", "finished", "total", "free"]) ep[k] = get(`episodes.${k}`);

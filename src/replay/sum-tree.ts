@@ -27,6 +27,8 @@ export class PriorityTree {
   /** offsets[l] = start of internal level l (l = 0: parents of leaves; last: the root). */
   private readonly offsets: Int32Array;
   private readonly root: number;
+  /** Node indices of the level being fixed (scratch of `fixLeaves`). */
+  private scratch = new Int32Array(0);
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
@@ -115,7 +117,8 @@ export class PriorityTree {
     const sums = this.sums;
     const mins = this.mins;
     const offsets = this.offsets;
-    const j = new Int32Array(count);
+    if (this.scratch.length < count) this.scratch = new Int32Array(count);
+    const j = this.scratch;
     // A parent equal to the previous entry's was just recomputed: leaves of one episode come in
     // ring order, so above the bottom level most entries are skipped this way.
     for (let b = 0; b < count; b++) {
@@ -204,14 +207,13 @@ export class PriorityTree {
   }
 
   /**
-   * `find` for every value of `u` (overwritten) into `out`, level by level so that the descents'
+   * `find` for the first n values of `u` (overwritten) into `out`, level by level so that the descents'
    * independent cache misses overlap.
    */
-  findMany(u: Float64Array, out: Int32Array): void {
+  findMany(u: Float64Array, out: Int32Array, n = u.length): void {
     const sums = this.sums;
     const leaves = this.leaves;
     const offsets = this.offsets;
-    const n = u.length;
     out.fill(0, 0, n);
     // From the root's children (level H−2) down to the leaves (l = −1).
     for (let l = offsets.length - 2; l >= -1; l--) {

@@ -105,6 +105,9 @@ describe("QTransformer", () => {
     // Dimension 0's choice is the argmax of position 0.
     const q0 = tf.tidy(() => q.meanQ(obs, null).arraySync() as number[][][]);
     for (let i = 0; i < 2; i++) expect(g[i * 3]).toBe(q0[i]![0]!.indexOf(Math.max(...q0[i]![0]!)));
+    // Every dimension is the argmax of a full pass over the greedy prefix.
+    const full = tf.tidy(() => q.meanQ(obs, q.prefixIds(g, 2, 2)).arraySync() as number[][][]);
+    for (let i = 0; i < 2; i++) for (let k = 0; k < 3; k++) expect(g[i * 3 + k]).toBe(full[i]![k]!.indexOf(Math.max(...full[i]![k]!)));
     const forced = q.greedyBins(obs, (row, dim) => (dim === 1 ? row : null));
     expect([forced[1], forced[4]]).toEqual([0, 1]);
     obs.dispose();

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { QttdmAgent } from "../../src/agents/qttdm/agent.js";
+import { QttdmAgent, symlog } from "../../src/agents/qttdm/agent.js";
 import type { AgentEnvSpec, ReplaySource } from "../../src/agents/types.js";
 import { selectBackend } from "../../src/backend/index.js";
 import { loadConfig } from "../../src/config/load.js";
@@ -146,6 +146,20 @@ describe("QttdmAgent", () => {
     const rb = b.update(filledReplay(b));
     expect(Array.from(rb.tdError)).toEqual(Array.from(ra.tdError));
     expect(rb.scalars["tdm/loss"]).toBe(ra.scalars["tdm/loss"]);
+    a.dispose();
+    b.dispose();
+  });
+
+  it("symlog observations: the networks see sign(x)·ln(1 + |x|)", () => {
+    expect(Array.from(symlog(Float32Array.from([0, Math.E - 1, -(Math.E - 1)])))).toEqual([0, 1, -1].map(Math.fround));
+    const set = ["agent.planner.mode=mppi"];
+    const a = makeAgent(box(-1, 1, [2]), [...set, "agent.joint.observations=symlog"]).agent;
+    const b = makeAgent(box(-1, 1, [2]), set).agent;
+    const replay = filledReplay(a);
+    a.update(replay);
+    b.load(a.state());
+    const x = Float32Array.from([30, -200, 0.5]);
+    expect(Array.from(a.act(x, 1, "greedy", 0, new Rng(11)))).toEqual(Array.from(b.act(symlog(x), 1, "greedy", 0, new Rng(11))));
     a.dispose();
     b.dispose();
   });

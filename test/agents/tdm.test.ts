@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { tdmTrainSchema } from "../../src/agents/config.js";
 import { ActionBins } from "../../src/agents/qt/bins.js";
 import { TdmLearner } from "../../src/agents/tdm/learner.js";
+import { KvCache } from "../../src/agents/tdm/incremental.js";
 import { resolveTdmArch, Tdm, TDM_PRESETS, type TdmArch } from "../../src/agents/tdm/model.js";
 import { selectBackend } from "../../src/backend/index.js";
 import { loadConfig } from "../../src/config/load.js";
@@ -115,7 +116,7 @@ describe("TDM", () => {
     });
     expect(out.shapes).toEqual([[3, 4, 5], [3, 4], [3, 4]]);
     expect(out.same).toBe(0);
-    expect(() => tf.tidy(() => m.apply(tf.zeros([1, 5, 5]) as tf.Tensor3D, m.actionInput(new Float32Array(10), [1, 5])))).toThrow(/context of 4/);
+    expect(() => tf.tidy(() => m.apply(tf.zeros([1, 5, 5]) as tf.Tensor3D, m.actionInput(new Float32Array(10), [1, 5])).reward)).toThrow(/context of 4/);
     obs.dispose();
     m.dispose();
   });
@@ -159,6 +160,52 @@ describe("TDM", () => {
     });
     s0.dispose();
     m.dispose();
+  });
+});
+
+describe("KvCache", () => {
+  it("feeding tokens in chunks gives the hidden states of one causal pass", () => {
+    const rng = new Rng(8);
+    const m = new Tdm("tdm", 3, new ActionBins(discrete(3), 7), { ...tiny, layers: 2, context: 6 }, rng);
+    randomize(m, rng);
+    const x = tf.tensor3d(rng.fillNormal(new Float32Array(2 * 7 * 16), 0, 1), [2, 7, 16]);
+    const full = tf.tidy(() => m.body.apply(m.pos.apply(x)).arraySync() as number[][][]);
+    const cache = new KvCache(m.body, m.pos);
+    const before = tf.memory().numTensors;
+    const parts: number[][][][] = [];
+    for (const [from, n] of [[0, 3], [3, 1], [4, 3]] as const) {
+      const h = tf.tidy(() => cache.feed(tf.slice(x, [0, from, 0], [2, n, 16])));
+      parts.push(h.arraySync() as number[][][]);
+      h.dispose();
+    }
+    cache.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    for (let b = 0; b < 2; b++) {
+      const joined = parts.flatMap((p) => p[b]!);
+      joined.forEach((row, t) => row.forEach((v, j) => expect(v).toBeCloseTo(full[b]![t]![j]!, 4)));
+    }
+    x.dispose();
+    m.dispose();
+  });
+
+  it("rolls out the same with the cache as by recomputing windows", () => {
+    const rng = new Rng(9);
+    const coder = new ActionBins(box(-1, 1, [2]), 7);
+    const cached = new Tdm("tdm", 3, coder, { ...tiny, context: 4 }, rng);
+    randomize(cached, rng);
+    // Same weights, but a context of 4 steps for a horizon of 4 with the cache and, for a horizon
+    // of 5, recomputed windows from step 4 on: the first 4 steps must agree.
+    const s0 = tf.tensor2d(rng.fillNormal(new Float32Array(2 * 3), 0, 1), [2, 3]);
+    const acts = rng.fillUniform(new Float32Array(2 * 5 * 2), -1, 1) as Float32Array;
+    const four = new Float32Array(2 * 4 * 2);
+    for (let b = 0; b < 2; b++) four.set(acts.subarray(b * 10, b * 10 + 8), b * 8);
+    const [a, b] = tf.tidy(() => [
+      cached.rollout(s0, cached.actionInput(four, [2, 4])).reward.arraySync() as number[][],
+      cached.rollout(s0, cached.actionInput(acts, [2, 5])).reward.arraySync() as number[][],
+    ]);
+    for (let i = 0; i < 2; i++) for (let t = 0; t < 4; t++) expect(b![i]![t]).toBeCloseTo(a![i]![t]!, 4);
+    s0.dispose();
+    cached.dispose();
   });
 });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { NumpyGenerator, seedSequenceGenerateState } from "../../src/core/numpy-random.js";
 import { readReference } from "../envs/reference-data.js";
@@ -52,5 +53,53 @@ describe("NumpyGenerator (numpy PCG64 + SeedSequence)", () => {
     expect(() => g.integers(0.5, 3)).toThrow(/safe integers/);
     expect(() => NumpyGenerator.fromSeed(-1)).toThrow(/non-negative/);
     expect(() => g.setState({ ...g.state(), inc: "2" })).toThrow(/odd/);
+  });
+});
+
+interface NormalFixture {
+  standard_normal: { seed: number; values: number[] }[];
+  normal: { seed: number; loc: number; scale: number; values: number[] }[];
+  long_stream: { seed: number; n: number; xor_bits: string; tail: [number, number][] };
+}
+// Written by test/core/fixtures/numpy-normal.py from numpy itself.
+const normalRef = JSON.parse(readFileSync(new URL("./fixtures/numpy-normal.json", import.meta.url), "utf8")) as NormalFixture;
+
+describe("NumpyGenerator normal draws (numpy's ziggurat)", () => {
+  for (const s of normalRef.standard_normal) {
+    it(`seed ${s.seed}: standardNormal() equals Generator.standard_normal bit for bit`, () => {
+      const g = NumpyGenerator.fromSeed(s.seed);
+      expect(s.values.map(() => g.standardNormal())).toEqual(s.values);
+    });
+  }
+
+  it("normalArray(loc, scale, n) equals Generator.normal(loc, scale, n)", () => {
+    for (const s of normalRef.normal) {
+      expect(Array.from(NumpyGenerator.fromSeed(s.seed).normalArray(s.loc, s.scale, s.values.length))).toEqual(s.values);
+    }
+    const g = NumpyGenerator.fromSeed(1);
+    expect(() => g.normalArray(0, -1, 3)).toThrow(/scale must be >= 0/);
+    expect(() => g.normalArray(0, 1, 1.5)).toThrow(/non-negative integer/);
+  });
+
+  it("a million draws match numpy, wedge and tail draws included", () => {
+    const { seed, n, xor_bits, tail } = normalRef.long_stream;
+    const g = NumpyGenerator.fromSeed(seed);
+    const bits = new Uint32Array(2);
+    const view = new Float64Array(bits.buffer);
+    let xorLo = 0;
+    let xorHi = 0;
+    const beyond: [number, number][] = [];
+    for (let i = 0; i < n; i++) {
+      const x = g.standardNormal();
+      view[0] = x;
+      xorLo ^= bits[0]!;
+      xorHi ^= bits[1]!;
+      if (Math.abs(x) > 3.6541528853610088) beyond.push([i, x]);
+    }
+    // The tail list pins the draws only the tail algorithm (log1p) returns; the XOR pins every draw.
+    expect(beyond).toEqual(tail);
+    expect(tail.length).toBeGreaterThan(100);
+    const hex = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
+    expect(hex(xorHi) + hex(xorLo)).toBe(xor_bits);
   });
 });

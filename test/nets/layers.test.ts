@@ -4,6 +4,7 @@ import { selectBackend } from "../../src/backend/index.js";
 import { ConfigError } from "../../src/core/errors.js";
 import { Rng } from "../../src/core/rng.js";
 import { Dense, DuelingHead, Embedding, Mlp, PositionEmbedding, Transformer } from "../../src/nets/layers.js";
+import { selectParams } from "../../src/nets/module.js";
 import { huber, selectColumns } from "../../src/nets/ops.js";
 
 beforeAll(async () => {
@@ -20,6 +21,9 @@ describe("modules", () => {
     const t = new Transformer("tdm", { layers: 1, dim: 8, heads: 2 }, new Rng(1));
     expect([...t.params().keys()]).toContain("tdm/block0/attn/q/kernel");
     expect([...t.params().keys()]).toContain("tdm/lnf/gamma");
+    expect([...selectParams(m.params(), "encoder/dense1").keys()]).toEqual(["encoder/dense1/kernel", "encoder/dense1/bias"]);
+    expect(selectParams(m.params(), "encoder/dense").size).toBe(0);
+    expect([...selectParams(m.params(), /bias$/).keys()]).toHaveLength(3);
     m.dispose();
     t.dispose();
   });

@@ -4,6 +4,7 @@ import { selectBackend } from "../../src/backend/index.js";
 import { ConfigError } from "../../src/core/errors.js";
 import { Rng } from "../../src/core/rng.js";
 import { Dense, Mlp } from "../../src/nets/layers.js";
+import { splitFlat } from "../../src/nets/ops.js";
 import { Adam } from "../../src/nets/optim.js";
 
 beforeAll(async () => {
@@ -126,5 +127,35 @@ describe("Adam", () => {
     expect(() => new Adam([{ name: "a", params: d.params() }, { name: "b", params: d.params() }])).toThrow(ConfigError);
     expect(() => new Adam([{ name: "a", params: new Map() }])).toThrow(/no parameters/);
     d.dispose();
+  });
+});
+
+describe("wasm fast paths", () => {
+  it("splitFlat on wasm returns the right pieces", async () => {
+    await selectBackend("wasm");
+    const x = tf.tensor1d([0, 1, 2, 3, 4, 5, 6]);
+    const parts = splitFlat(x, [2, 4, 1]);
+    expect(parts.map((p) => Array.from(p.dataSync()))).toEqual([[0, 1], [2, 3, 4, 5], [6]]);
+    tf.dispose([x, ...parts]);
+    await selectBackend("cpu");
+  });
+
+  it("Adam gives the same parameters on wasm as on cpu", async () => {
+    const run = async (backend: "cpu" | "wasm") => {
+      await selectBackend(backend);
+      const net = new Mlp("net", 3, [5], 2, new Rng(9));
+      const opt = new Adam([{ name: "body", params: new Map([...net.params()].slice(0, 2)) }, { name: "head", params: new Map([...net.params()].slice(2)), lr: 0.05 }], { lr: 0.01, weightDecay: 0.01 });
+      const x = tf.tensor2d([[1, -2, 0.5], [0.3, 0.1, -1]]);
+      for (let i = 0; i < 5; i++) opt.step(() => tf.mean(tf.square(net.apply(x))) as tf.Scalar);
+      const out = [...net.params().values()].map((v) => Array.from(v.dataSync()));
+      net.dispose();
+      opt.dispose();
+      x.dispose();
+      return out;
+    };
+    const cpu = await run("cpu");
+    const wasm = await run("wasm");
+    await selectBackend("cpu");
+    cpu.forEach((a, i) => a.forEach((v, j) => expect(wasm[i]![j]).toBeCloseTo(v, 5)));
   });
 });

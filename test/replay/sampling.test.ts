@@ -183,6 +183,29 @@ describe("sampling", () => {
     expect(masked).toBeGreaterThan(50);
   });
 
+  it("a batch stays valid and unchanged after later samples and updates (arena memory is never reused)", () => {
+    const { buf } = filled({ capacity: 256, sampler: "per", nStep: 2 }, 64);
+    const rng = new Rng(8);
+    const tdr = new Rng(9);
+    const first = buf.sample(64, rng, 0);
+    const snapshot = (b: typeof first) => ({
+      columns: [b.indices, b.weights, b.obs, b.action, b.reward, b.nextObs, b.terminated, b.returns, b.bootstrapObs, b.discount, b.done].map((a) => Array.from(a)),
+      info: [b.info.tdAbs, b.info.reliability, b.info.surprise].map((a) => Array.from(a)),
+    });
+    const before = snapshot(first);
+    // Enough draws to pass through several arena slabs (about 8 KB per batch here, 1 MiB per slab).
+    for (let k = 0; k < 400; k++) {
+      const b = buf.sample(64, rng, k);
+      buf.updatePriorities(b.indices, { tdError: tdFor(b.indices, tdr) }, b.sampledAt);
+      if (k === 0) expect(b.obs.buffer === first.obs.buffer && b.obs.byteOffset !== first.obs.byteOffset).toBe(true);
+    }
+    expect(snapshot(first)).toEqual(before);
+    // An array above a quarter slab (256 KiB) gets an ArrayBuffer of its own.
+    const big = buf.sample(20_000, rng, 0);
+    expect(big.obs.buffer.byteLength).toBe(20_000 * OBS_DIM * 4);
+    expect(big.reward.buffer).not.toBe(big.obs.buffer);
+  });
+
   it("skips stale indices that the ring overwrote since sampling", () => {
     const env = new FakeVecEnv(2, 3);
     const buf = new ReplayBuffer(SPEC, { capacity: 20, sampler: "per" });

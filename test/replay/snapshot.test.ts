@@ -28,11 +28,9 @@ function trained(config: ReplayConfigInput): { buf: ReplayBuffer; env: FakeVecEn
 }
 
 function columns(buf: ReplayBuffer): Record<string, ArrayLike<number>> {
-  const st = buf.store;
   return {
-    obs: st.obs,
-    meta: st.meta,
-    stats: buf.stats,
+    // obs, meta and statistics of every record, in the store's layout.
+    records: buf.store.obs,
     leaves: buf.tree?.leaves ?? [],
   };
 }

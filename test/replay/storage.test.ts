@@ -15,7 +15,7 @@ function checkStore(buf: ReplayBuffer, env: FakeVecEnv): void {
     const e = st.episodeOf(i);
     const t = st.stepOf(i);
     const info = env.episodes.get(e)!;
-    for (let k = 0; k < OBS_DIM; k++) expect(st.obs[i * OBS_DIM + k]).toBe(obsValue(e, t, k));
+    for (let k = 0; k < OBS_DIM; k++) expect(st.obs[i * st.stride + k]).toBe(obsValue(e, t, k));
     st.copyNextObs(i, next, 0);
     for (let k = 0; k < OBS_DIM; k++) expect(next[k]).toBe(obsValue(e, t + 1, k));
     expect(st.rewardOf(i)).toBe(rewardValue(e, t));

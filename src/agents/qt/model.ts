@@ -15,6 +15,7 @@ import { Dense, Embedding, Mlp, PositionEmbedding, Transformer } from "../../net
 import { Module } from "../../nets/module.js";
 import { ConfigError } from "../../core/errors.js";
 import type { QtConfig } from "../config.js";
+import { KvCache } from "../tdm/incremental.js";
 import type { ActionBins } from "./bins.js";
 
 export class QTransformer extends Module {
@@ -79,25 +80,37 @@ export class QTransformer extends Module {
 
   /**
    * Greedy bins, one dimension at a time: dimension k is the argmax of the mean Q at position k given
-   * the greedy bins of dimensions < k (no KV cache: pass k recomputes the k + 1 tokens).
+   * the greedy bins of dimensions < k.
    * `noise(row, dim)` may return a bin that replaces the greedy one (exploration, planner proposals).
    * @returns bins [b * dims]
    */
   greedyBins(obs: tf.Tensor2D, noise?: (row: number, dim: number) => number | null): Int32Array {
     const b = obs.shape[0];
     const N = this.dims;
+    const d = this.cfg.width;
     const out = new Int32Array(b * N);
-    for (let k = 0; k < N; k++) {
-      const best = tf.tidy(() => {
-        const q = this.meanQ(obs, k > 0 ? this.prefixIds(out, b, k) : null);
-        return tf.argMax(tf.reshape(tf.slice(q, [0, k, 0], [b, 1, this.bins]), [b, this.bins]), 1);
-      });
-      const a = best.dataSync() as Int32Array;
-      best.dispose();
-      for (let i = 0; i < b; i++) {
-        const r = noise ? noise(i, k) : null;
-        out[i * N + k] = r ?? a[i]!;
+    // One token per dimension through a KV cache: the same values as `meanQ` on the growing prefix.
+    const cache = new KvCache(this.body, this.pos);
+    try {
+      for (let k = 0; k < N; k++) {
+        const best = tf.tidy(() => {
+          let token: tf.Tensor3D;
+          if (k === 0) token = tf.reshape(this.obsEmbed.apply(obs), [b, 1, d]) as tf.Tensor3D;
+          else {
+            const ids = new Int32Array(b);
+            for (let i = 0; i < b; i++) ids[i] = (k - 1) * this.bins + out[i * N + k - 1]!;
+            token = this.actEmbed!.apply(tf.tensor2d(ids, [b, 1], "int32")) as tf.Tensor3D;
+          }
+          const h = tf.reshape(cache.feed(token), [b, d]);
+          const qs = this.heads.map((head) => head.apply(h));
+          return tf.argMax(qs.length === 1 ? qs[0]! : tf.addN(qs), 1);
+        });
+        const a = best.dataSync() as Int32Array;
+        best.dispose();
+        for (let i = 0; i < b; i++) out[i * N + k] = (noise ? noise(i, k) : null) ?? a[i]!;
       }
+    } finally {
+      cache.dispose();
     }
     return out;
   }

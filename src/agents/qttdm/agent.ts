@@ -14,6 +14,9 @@
  *  5. the TDM's rollout-loss step on a separate draw of windows of `context` steps;
  *  and reports the TD errors chosen by `agent.joint.priority` for the batch of step 1.
  *
+ * With `agent.joint.observations: symlog` every network (critic, QT, TDM, surprise model) sees
+ * symlog(s) instead of s, and the TDM predicts symlog states.
+ *
  * Continuous actions have no DQN critic (a critic over one discretised dimension would value a
  * different decision than the one executed); the QT is their critic and drives the priorities.
  */
@@ -58,6 +61,7 @@ export class QttdmAgent implements Agent {
   readonly mode: ActionMode;
   readonly priority: "critic" | "qt" | "mean";
   private readonly epsilon: ScheduleSpec;
+  private readonly symlog: boolean;
   updates = 0;
   private actMs = 0;
   private actCount = 0;
@@ -100,6 +104,7 @@ export class QttdmAgent implements Agent {
     });
     const ex = agent.exploration;
     this.epsilon = { kind: ex.shape, start: ex.start, end: ex.end, duration: Math.round(ex.fraction * settings.totalSteps) };
+    this.symlog = joint.observations === "symlog";
   }
 
   private actionFeatureCount(): number {
@@ -110,7 +115,8 @@ export class QttdmAgent implements Agent {
     return scheduleValue(this.epsilon, step);
   }
 
-  act(obs: Float32Array, n: number, mode: ActMode, step: number, rng: Rng): Int32Array | Float32Array {
+  act(rawObs: Float32Array, n: number, mode: ActMode, step: number, rng: Rng): Int32Array | Float32Array {
+    const obs = this.view(rawObs);
     const explore = mode === "explore";
     const eps = explore ? this.epsilonAt(step) : 0;
     const m = this.coder.dims;
@@ -175,11 +181,17 @@ export class QttdmAgent implements Agent {
     return this.coder.discrete ? Int32Array.from(b.action) : this.coder.toUnit(b.action, b.n);
   }
 
+  /** Observations as the networks see them (`agent.joint.observations`). */
+  private view(obs: Float32Array): Float32Array {
+    return this.symlog ? symlog(obs) : obs;
+  }
+
   update(replay: ReplaySource): UpdateResult {
     const { agent } = this.settings;
     const { joint } = agent;
     this.updates += 1;
-    const b = replay.sample(this.settings.batchSize);
+    const raw = replay.sample(this.settings.batchSize);
+    const b = this.symlog ? { ...raw, obs: symlog(raw.obs), nextObs: symlog(raw.nextObs), bootstrapObs: symlog(raw.bootstrapObs) } : raw;
     const scalars: Scalars = {};
 
     let surprise: Float32Array | null = null;
@@ -224,7 +236,7 @@ export class QttdmAgent implements Agent {
 
     if (this.updates % agent.tdmTrain.updateEvery === 0) {
       const seq = replay.sampleSequences(agent.tdmTrain.batchSize, this.tdm.model.arch.context);
-      Object.assign(scalars, this.tdm.update(seq));
+      Object.assign(scalars, this.tdm.update(this.symlog ? { ...seq, obs: symlog(seq.obs), nextObs: symlog(seq.nextObs) } : seq));
     }
 
     let tdError: Float32Array;
@@ -312,6 +324,13 @@ export class QttdmAgent implements Agent {
     this.tdm.dispose();
     this.surpriseModel?.dispose();
   }
+}
+
+/** sign(x)·ln(1 + |x|) per element (a copy). */
+export function symlog(x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = Math.sign(x[i]!) * Math.log1p(Math.abs(x[i]!));
+  return out;
 }
 
 /** Applies per-row replacements to greedy discrete actions (planner proposals). */

@@ -20,6 +20,7 @@ import { Dense, Embedding, Mlp, PositionEmbedding, Transformer } from "../../net
 import { Module } from "../../nets/module.js";
 import type { TdmConfig, TdmSize } from "../config.js";
 import type { ActionBins } from "../qt/bins.js";
+import { KvCache } from "./incremental.js";
 
 export interface TdmArch {
   layers: number;
@@ -117,6 +118,25 @@ export class Tdm extends Module {
     return tf.tensor(actions, [...lead, m], "float32");
   }
 
+  /** Tokens of L steps, without positions: [b, L·(1 + actionTokens), d]. @param obs [b, L, obsDim] */
+  private tokens(obs: tf.Tensor3D, actions: tf.Tensor): tf.Tensor3D {
+    const [b, L] = obs.shape;
+    const d = this.arch.width;
+    const s = tf.reshape(this.obsEmbed.apply(obs), [b, L, 1, d]);
+    const a = this.actEmbed ? this.actEmbed.apply(actions) : tf.reshape(this.actLinear!.apply(actions), [b, L, 1, d]);
+    return tf.reshape(tf.concat([s, a as tf.Tensor4D], 2), [b, L * this.tokensPerStep, d]) as tf.Tensor3D;
+  }
+
+  /** The heads on the hidden states of M steps' last action tokens. @param h [M, d] @param obs [M, obsDim] */
+  private heads(h: tf.Tensor2D, obs: tf.Tensor2D): { nextObs: tf.Tensor2D; reward: tf.Tensor1D; termLogit: tf.Tensor1D } {
+    const M = h.shape[0];
+    return {
+      nextObs: tf.add(obs, this.stateHead.apply(h)) as tf.Tensor2D,
+      reward: tf.reshape(this.rewardHead.apply(h), [M]) as tf.Tensor1D,
+      termLogit: tf.reshape(this.termHead.apply(h), [M]) as tf.Tensor1D,
+    };
+  }
+
   /**
    * @param obs [b, L, obsDim] with L ≤ context
    * @param actions from `actionInput`, [b, L, dims]
@@ -126,22 +146,21 @@ export class Tdm extends Module {
     if (L > this.arch.context) throw new ConfigError(`TDM window of ${L} steps exceeds its context of ${this.arch.context} (agent.tdm.context)`);
     const d = this.arch.width;
     const k = this.actionTokenCount;
-    const s = tf.reshape(this.obsEmbed.apply(obs), [b, L, 1, d]);
-    const a = this.actEmbed ? this.actEmbed.apply(actions) : tf.reshape(this.actLinear!.apply(actions), [b, L, 1, d]);
-    const tokens = tf.reshape(tf.concat([s, a as tf.Tensor4D], 2), [b, L * (k + 1), d]) as tf.Tensor3D;
-    const h = this.body.apply(this.pos.apply(tokens));
-    const last = tf.reshape(tf.slice(tf.reshape(h, [b, L, k + 1, d]), [0, 0, k, 0], [b, L, 1, d]), [b * L, d]);
-    const delta = tf.reshape(this.stateHead.apply(last), [b, L, D]);
+    const h = this.body.apply(this.pos.apply(this.tokens(obs, actions)));
+    const last = tf.reshape(tf.slice(tf.reshape(h, [b, L, k + 1, d]), [0, 0, k, 0], [b, L, 1, d]), [b * L, d]) as tf.Tensor2D;
+    const out = this.heads(last, tf.reshape(obs, [b * L, D]) as tf.Tensor2D);
     return {
-      nextObs: tf.add(obs, delta) as tf.Tensor3D,
-      reward: tf.reshape(this.rewardHead.apply(last), [b, L]) as tf.Tensor2D,
-      termLogit: tf.reshape(this.termHead.apply(last), [b, L]) as tf.Tensor2D,
+      nextObs: tf.reshape(out.nextObs, [b, L, D]) as tf.Tensor3D,
+      reward: tf.reshape(out.reward, [b, L]) as tf.Tensor2D,
+      termLogit: tf.reshape(out.termLogit, [b, L]) as tf.Tensor2D,
     };
   }
 
   /**
-   * Open-loop rollout from single states: step t feeds the observations predicted so far and the
-   * given actions of steps ≤ t (the last `context` steps) and reads the prediction of step t.
+   * Open-loop rollout from single states: step t sees the observations predicted so far and the
+   * given actions of steps ≤ t, and predicts step t's outcome. Within the context the steps are fed
+   * incrementally (KV cache); beyond it, each step recomputes a window of the last `context` steps.
+   * No gradient (inference).
    * @param obs0 [B, obsDim]
    * @param actions [B, H, dims] from `actionInput`
    * @returns rewards and termination probabilities [B, H], states [B, H + 1, obsDim] (obs0 first)
@@ -150,23 +169,42 @@ export class Tdm extends Module {
     const [B, D] = obs0.shape;
     const H = actions.shape[1]!;
     const m = actions.shape[2]!;
+    const d = this.arch.width;
+    const k = this.actionTokenCount;
+    const cache = H <= this.arch.context ? new KvCache(this.body, this.pos) : null;
     const states: tf.Tensor2D[] = [obs0];
-    const rewards: tf.Tensor2D[] = [];
-    const terms: tf.Tensor2D[] = [];
-    for (let t = 0; t < H; t++) {
-      const from = Math.max(0, t + 1 - this.arch.context);
-      const len = t + 1 - from;
-      const obs = tf.stack(states.slice(from), 1) as tf.Tensor3D;
-      const act = tf.slice(actions, [0, from, 0], [B, len, m]);
-      const out = this.apply(obs, act);
-      states.push(tf.reshape(tf.slice(out.nextObs, [0, len - 1, 0], [B, 1, D]), [B, D]));
-      rewards.push(tf.slice(out.reward, [0, len - 1], [B, 1]));
-      terms.push(tf.sigmoid(tf.slice(out.termLogit, [0, len - 1], [B, 1])));
+    const rewards: tf.Tensor1D[] = [];
+    const terms: tf.Tensor1D[] = [];
+    try {
+      for (let t = 0; t < H; t++) {
+        const out = tf.tidy(() => {
+          if (cache) {
+            const tokens = this.tokens(tf.reshape(states[t]!, [B, 1, D]) as tf.Tensor3D, tf.slice(actions, [0, t, 0], [B, 1, m]));
+            const h = cache.feed(tokens);
+            return this.heads(tf.reshape(tf.slice(h, [0, k, 0], [B, 1, d]), [B, d]) as tf.Tensor2D, states[t]!);
+          }
+          const from = Math.max(0, t + 1 - this.arch.context);
+          const len = t + 1 - from;
+          const o = this.apply(tf.stack(states.slice(from), 1) as tf.Tensor3D, tf.slice(actions, [0, from, 0], [B, len, m]));
+          return {
+            nextObs: tf.reshape(tf.slice(o.nextObs, [0, len - 1, 0], [B, 1, D]), [B, D]) as tf.Tensor2D,
+            reward: tf.reshape(tf.slice(o.reward, [0, len - 1], [B, 1]), [B]) as tf.Tensor1D,
+            termLogit: tf.reshape(tf.slice(o.termLogit, [0, len - 1], [B, 1]), [B]) as tf.Tensor1D,
+          };
+        });
+        states.push(out.nextObs);
+        rewards.push(out.reward);
+        terms.push(tf.sigmoid(out.termLogit));
+        out.termLogit.dispose();
+      }
+      return {
+        reward: tf.stack(rewards, 1) as tf.Tensor2D,
+        termProb: tf.stack(terms, 1) as tf.Tensor2D,
+        states: tf.stack(states, 1) as tf.Tensor3D,
+      };
+    } finally {
+      cache?.dispose();
+      tf.dispose([...states.slice(1), ...rewards, ...terms]);
     }
-    return {
-      reward: tf.concat(rewards, 1) as tf.Tensor2D,
-      termProb: tf.concat(terms, 1) as tf.Tensor2D,
-      states: tf.stack(states, 1) as tf.Tensor3D,
-    };
   }
 }

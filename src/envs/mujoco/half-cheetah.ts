@@ -3,7 +3,8 @@
  *
  * Observation (17): qpos[1:] (8), qvel (9), unclipped. Never terminates (TimeLimit 1000 only).
  * Reward: forward_weight·x_velocity (qpos[0]) − ctrl_weight·Σaction².
- * Reset: qpos += uniform(−scale, scale), then qvel += scale·standard_normal (see `standardNormal`).
+ * Reset: qpos += uniform(−scale, scale), then qvel += scale·standard_normal, both from numpy's stream,
+ * so a seed gives Gymnasium's reset state bit for bit.
  */
 import { z } from "zod";
 import type { NumpyGenerator } from "../../core/numpy-random.js";
@@ -24,18 +25,6 @@ export type HalfCheetahOptions = z.input<typeof halfCheetahOptionsSchema>;
 type HalfCheetahConfig = z.output<typeof halfCheetahOptionsSchema>;
 
 const ID = "HalfCheetah-v5";
-
-/**
- * A standard normal draw from the PCG64 stream. numpy's `standard_normal` uses a 256-level ziggurat
- * that `NumpyGenerator` does not port (yet); this Box–Muller transform has the right distribution but
- * does not reproduce Gymnasium's exact HalfCheetah reset velocities. The uniform qpos noise, drawn
- * first, does match.
- */
-function standardNormal(rng: NumpyGenerator): number {
-  const u1 = 1 - rng.random(); // in (0, 1], so the log is finite
-  const u2 = rng.random();
-  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
-}
 
 export class HalfCheetahEnv extends MujocoEnv {
   readonly config: HalfCheetahConfig;
@@ -61,7 +50,7 @@ export class HalfCheetahEnv extends MujocoEnv {
     const qpos = rng.uniformArray(-s, s, this.nq);
     for (let i = 0; i < this.nq; i++) qpos[i]! += this.initQpos[i]!;
     const qvel = new Float64Array(this.nv);
-    for (let i = 0; i < this.nv; i++) qvel[i] = this.initQvel[i]! + s * standardNormal(rng);
+    for (let i = 0; i < this.nv; i++) qvel[i] = this.initQvel[i]! + s * rng.standardNormal();
     this.setState(qpos, qvel);
   }
 
