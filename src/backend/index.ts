@@ -127,6 +127,8 @@ export async function selectBackend(choice: BackendChoice = "auto"): Promise<Bac
     throw new ConfigError(`backend: got ${show(choice)}, expected one of ${BACKEND_CHOICES.join(", ")}`);
   }
   if (current && current.requested === choice && tf.getBackend() === current.name) return current;
+  // Production mode: no debug checks, and no "install the node backend" console nagging on cpu.
+  tf.enableProdMode();
   const notes: string[] = [];
   if (choice === "tensorflow" || choice === "auto") {
     const candidates = gpuPresent() ? ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] : ["@tensorflow/tfjs-node"];

@@ -42,7 +42,8 @@ export class QNetwork extends Module {
 
   /** @param obs [n, obsDim] @returns Q-values [n, numActions] */
   apply(obs: tf.Tensor2D): tf.Tensor2D {
-    let h = this.encoder.apply(obs);
+    // Observations need no gradient, which saves the first layer's input-gradient matmul.
+    let h = this.encoder.apply(obs, false);
     if (this.head) h = this.head.apply(h);
     return (this.dueling ? this.dueling.apply(h as tf.Tensor2D) : h) as tf.Tensor2D;
   }
