@@ -27,6 +27,8 @@ export class PriorityTree {
   /** offsets[l] = start of internal level l (l = 0: parents of leaves; last: the root). */
   private readonly offsets: Int32Array;
   private readonly root: number;
+  /** Nodes of each internal level without its padding (the padding nodes stay 0 / Infinity). */
+  private readonly counts: Int32Array;
   /** Node indices of the level being fixed (scratch of `fixLeaves`). */
   private scratch = new Int32Array(0);
 
@@ -50,6 +52,8 @@ export class PriorityTree {
       n = Math.ceil(n / B);
     }
     this.offsets = Int32Array.from(offsets);
+    this.counts = new Int32Array(offsets.length);
+    for (let l = 0, c = Math.ceil(capacity / B); l < offsets.length; l++, c = Math.ceil(c / B)) this.counts[l] = c;
     this.root = total - 1;
     this.sums = new Float64Array(total);
     this.mins = new Float32Array(total).fill(Infinity);
@@ -137,6 +141,12 @@ export class PriorityTree {
       mins[p] = m;
     }
     for (let l = 1; l < offsets.length; l++) {
+      // Near the root a batch revisits the same few nodes again and again: recomputing the whole
+      // level is less work then, and so are all the levels above it.
+      if (this.counts[l]! <= count) {
+        for (; l < offsets.length; l++) this.recomputeLevel(l);
+        return;
+      }
       const below = offsets[l - 1]!;
       const at = offsets[l]!;
       for (let b = 0; b < count; b++) {
@@ -162,8 +172,7 @@ export class PriorityTree {
     const leaves = this.leaves;
     const sums = this.sums;
     const mins = this.mins;
-    const offsets = this.offsets;
-    let count = leaves.length / B; // nodes of the level being computed (without padding)
+    const count = this.counts[0]!;
     for (let j = 0; j < count; j++) {
       let s = 0;
       let m = Infinity;
@@ -175,21 +184,26 @@ export class PriorityTree {
       sums[j] = s;
       mins[j] = m;
     }
-    for (let l = 1; l < offsets.length; l++) {
-      const below = offsets[l - 1]!;
-      const at = offsets[l]!;
-      count = Math.ceil(count / B);
-      for (let j = 0; j < count; j++) {
-        let s = 0;
-        let m = Infinity;
-        for (let k = 0; k < B; k++) {
-          s += sums[below + j * B + k]!;
-          const v = mins[below + j * B + k]!;
-          if (v < m) m = v;
-        }
-        sums[at + j] = s;
-        mins[at + j] = m;
+    for (let l = 1; l < this.offsets.length; l++) this.recomputeLevel(l);
+  }
+
+  /** Recompute every node of internal level l ≥ 1 from the level below. */
+  private recomputeLevel(l: number): void {
+    const sums = this.sums;
+    const mins = this.mins;
+    const below = this.offsets[l - 1]!;
+    const at = this.offsets[l]!;
+    const count = this.counts[l]!;
+    for (let j = 0; j < count; j++) {
+      let s = 0;
+      let m = Infinity;
+      for (let k = 0; k < B; k++) {
+        s += sums[below + j * B + k]!;
+        const v = mins[below + j * B + k]!;
+        if (v < m) m = v;
       }
+      sums[at + j] = s;
+      mins[at + j] = m;
     }
   }
 
