@@ -1,8 +1,11 @@
-/** Gymnasium reference data (see /work/shared/reference/README.md); QTTDM_REFERENCE_DIR overrides the location. */
+/**
+ * Gymnasium reference data: `../shared/reference/` beside the repository (as in CI and development
+ * checkouts; see its README.md); QTTDM_REFERENCE_DIR overrides the location.
+ */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
-export const REFERENCE_DIR = process.env.QTTDM_REFERENCE_DIR ?? "/work/shared/reference";
+export const REFERENCE_DIR = process.env.QTTDM_REFERENCE_DIR ?? resolve(process.cwd(), "../shared/reference");
 
 export function readReference<T>(relPath: string): T {
   const path = join(REFERENCE_DIR, relPath);
