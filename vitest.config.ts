@@ -5,8 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Slow end-to-end checks live in test/slow and run with `npm run test:slow`.
     exclude: process.env.QTTDM_SLOW ? [] : ["test/slow/**"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     pool: "forks",
     globalSetup: ["test/global-setup.ts"],
   },

@@ -13,7 +13,7 @@ export function qttdm(args: string[], opts: { cwd?: string; timeoutMs?: number }
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: opts.cwd ?? process.cwd(),
     encoding: "utf8",
-    timeout: opts.timeoutMs ?? 60_000,
+    timeout: opts.timeoutMs ?? 150_000,
     env: { ...process.env, FORCE_COLOR: "0" },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -41,7 +41,7 @@ describe("compare", () => {
 
   it("runs in worker threads from the CLI, and eval reads the runs' checkpoints", () => {
     const out = mkdtempSync(join(tmpdir(), "qttdm-compare-cli-"));
-    const r = qttdm(["compare", "--configs", "lunarlander/dqn-uniform", "--seeds", "2", "--steps", "300", "--out", out, ...tiny.flatMap((s) => ["--set", s])], { timeoutMs: 120_000 });
+    const r = qttdm(["compare", "--configs", "lunarlander/dqn-uniform", "--seeds", "2", "--steps", "300", "--out", out, ...tiny.flatMap((s) => ["--set", s])], { timeoutMs: 170_000 });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));

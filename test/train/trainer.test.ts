@@ -51,7 +51,7 @@ function records(runDir: string): Record_[] {
 describe("trainer", () => {
   it("trains end to end and writes config, metrics, TensorBoard events, evals and checkpoints", async () => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-train-"));
-    const s = await train({ config: tinyConfig(runs, ["disrc.enabled=true"]), ...quiet });
+    const s = await train({ config: tinyConfig(runs, ["disrc.enabled=true", "disrc.hidden=[16]", "disrc.latentDim=8"]), ...quiet });
     expect(s.envSteps).toBe(1200);
     expect(s.updates).toBe(501); // a round every 2 steps from step 200 to 1200
     const files = readdirSync(s.runDir);
