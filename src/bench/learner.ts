@@ -253,8 +253,8 @@ export const learnerBenchmark: Benchmark = {
     tr.dispose();
     figs.leaked_tensors = leaked;
 
-    const torchThreads = Number(ctx.options["torch-threads"] ?? ctx.options.torchThreads ?? 2);
-    const torch = ctx.options.torch === false || ctx.options["no-torch"] ? null : runTorch(ctx, torchThreads, w1n, w3n);
+    const torchThreads = Number(ctx.options.torchThreads ?? 2);
+    const torch = ctx.options.torch === false ? null : runTorch(ctx, torchThreads, w1n, w3n);
     if (torch) {
       figs.torch_version = torch.version ?? null;
       figs.torch_threads = torchThreads;

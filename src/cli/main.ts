@@ -32,10 +32,9 @@ export function buildCli(argv: string[]) {
     .alias("h", "help")
     .version()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err && !(err instanceof QttdmError)) throw err;
       process.stderr.write(`qttdm: ${err ? err.message : msg}\n${err ? "" : `Run "qttdm --help" for usage.\n`}`);
-      y.exit(2, err ?? new Error(msg));
       process.exit(2);
     });
 }

@@ -18,11 +18,12 @@ describe("qttdm CLI", () => {
 
   it("rejects unknown commands and flags with a clear error and non-zero exit", () => {
     const a = qttdm(["trian"]);
-    expect(a.status).not.toBe(0);
+    expect(a.status).toBe(2);
     expect(a.stderr).toMatch(/Unknown argument: trian|Did you mean train/);
     const b = qttdm(["train", "--print-config", "--bogus-flag"]);
-    expect(b.status).not.toBe(0);
-    expect(b.stderr).toContain("bogus-flag");
+    expect(b.status).toBe(2);
+    expect(b.stderr).toContain("Unknown argument: bogus-flag");
+    expect(b.stderr).not.toContain("    at ");
   });
 
   it("prints the resolved config with overrides", () => {
