@@ -7,10 +7,9 @@
  * Healthy: z = qpos[1] inside healthyZRange and angle = qpos[2] inside healthyAngleRange (open intervals).
  */
 import { z } from "zod";
-import type { Info, StepResult } from "../types.js";
-import { MujocoEnv, mujocoCommonOptions, parseEnvOptions, rangeOption, sumSquares } from "./mujoco-env.js";
+import { mujocoCommonOptions, parseEnvOptions, rangeOption } from "./mujoco-env.js";
 import { loadMujoco, type MujocoModule } from "./module.js";
-import { planarObservation } from "./planar.js";
+import { PlanarWalkerEnv } from "./planar.js";
 
 export const walker2dOptionsSchema = z
   .object({
@@ -29,63 +28,12 @@ type Walker2dConfig = z.output<typeof walker2dOptionsSchema>;
 
 const ID = "Walker2d-v5";
 
-export class Walker2dEnv extends MujocoEnv {
-  readonly config: Walker2dConfig;
-
+export class Walker2dEnv extends PlanarWalkerEnv<Walker2dConfig> {
   constructor(mj: MujocoModule, options: Walker2dOptions = {}) {
-    const config = parseEnvOptions(ID, walker2dOptionsSchema, options);
-    super(mj, {
-      id: ID,
-      assetFile: "walker2d_v5.xml",
-      observationSize: ({ nq, nv }) => nq + nv - (config.excludeCurrentPositionsFromObservation ? 1 : 0),
-      ...config,
-    });
-    this.config = config;
+    super(mj, { id: ID, assetFile: "walker2d_v5.xml" }, parseEnvOptions(ID, walker2dOptionsSchema, options));
   }
 
   static async create(options: Walker2dOptions = {}): Promise<Walker2dEnv> {
     return new Walker2dEnv(await loadMujoco(), options);
-  }
-
-  private isHealthy(): boolean {
-    const c = this.config;
-    const z = this.qpos[1]!;
-    const angle = this.qpos[2]!;
-    return c.healthyZRange[0] < z && z < c.healthyZRange[1] && c.healthyAngleRange[0] < angle && angle < c.healthyAngleRange[1];
-  }
-
-  protected transition(): StepResult {
-    const c = this.config;
-    const xBefore = this.qpos[0]!;
-    this.simulate(false);
-    const xAfter = this.qpos[0]!;
-    const xVelocity = (xAfter - xBefore) / this.dt;
-    const healthy = this.isHealthy();
-    const forwardReward = c.forwardRewardWeight * xVelocity;
-    const healthyReward = healthy ? c.healthyReward : 0;
-    const ctrlCost = c.ctrlCostWeight * sumSquares(this.ctrl);
-    const info: Info = {
-      x_position: xAfter,
-      z_distance_from_origin: this.qpos[1]! - this.initQpos[1]!,
-      x_velocity: xVelocity,
-      reward_forward: forwardReward,
-      reward_ctrl: -ctrlCost,
-      reward_survive: healthyReward,
-    };
-    return {
-      observation: this.observe(),
-      reward: forwardReward + healthyReward - ctrlCost,
-      terminated: !healthy && c.terminateWhenUnhealthy,
-      truncated: false,
-      info,
-    };
-  }
-
-  protected override resetInfo(): Info {
-    return { x_position: this.qpos[0]!, z_distance_from_origin: this.qpos[1]! - this.initQpos[1]! };
-  }
-
-  protected observe(): Float32Array {
-    return planarObservation(this.qpos, this.qvel, this.config.excludeCurrentPositionsFromObservation, 10);
   }
 }
