@@ -184,3 +184,6 @@ export type TdmTrainConfig = z.infer<typeof tdmTrainSchema>;
 export type QtConfig = z.infer<typeof qtSchema>;
 export type PlannerConfig = z.infer<typeof plannerSchema>;
 export type JointConfig = z.infer<typeof jointSchema>;
+
+/** QT-TDM's optimiser settings from the paper's code (Adam β 0.9/0.99, ε 1e-5, weight decay as L2), shared by the TDM and the QT. */
+export const QTTDM_ADAM = { beta2: 0.99, eps: 1e-5, decoupledWeightDecay: false } as const;

@@ -13,7 +13,7 @@ import type { Rng } from "../../core/rng.js";
 import { Adam } from "../../nets/optim.js";
 import { copyWeights, polyakUpdate } from "../../nets/weights.js";
 import type { SampledBatch } from "../../replay/buffer.js";
-import type { QtConfig } from "../config.js";
+import { QTTDM_ADAM, type QtConfig } from "../config.js";
 import { gatherActions, huber, tdTarget } from "../td.js";
 import type { Scalars } from "../types.js";
 import type { ActionBins } from "./bins.js";
@@ -40,14 +40,7 @@ export class QtLearner {
     this.online = new QTransformer("qt", obsDim, coder, cfg, rng);
     this.target = new QTransformer("qt", obsDim, coder, cfg, rng);
     copyWeights(this.online, this.target);
-    this.optimizer = new Adam(this.online.params(), {
-      lr: cfg.lr,
-      beta2: 0.99,
-      eps: 1e-5,
-      weightDecay: cfg.weightDecay,
-      decoupledWeightDecay: false,
-      clipNorm: cfg.clipNorm,
-    });
+    this.optimizer = new Adam(this.online.params(), { ...QTTDM_ADAM, lr: cfg.lr, weightDecay: cfg.weightDecay, clipNorm: cfg.clipNorm });
   }
 
   /**

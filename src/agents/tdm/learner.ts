@@ -16,7 +16,7 @@ import { DivergenceError } from "../../core/errors.js";
 import type { Rng } from "../../core/rng.js";
 import { Adam } from "../../nets/optim.js";
 import type { SequenceBatch } from "../../replay/buffer.js";
-import type { TdmTrainConfig } from "../config.js";
+import { QTTDM_ADAM, type TdmTrainConfig } from "../config.js";
 import type { Scalars } from "../types.js";
 import type { ActionBins } from "../qt/bins.js";
 import { Tdm, type AgentActions, type TdmArch } from "./model.js";
@@ -28,14 +28,7 @@ export class TdmLearner {
 
   constructor(readonly cfg: TdmTrainConfig, readonly obsDim: number, readonly coder: ActionBins, arch: TdmArch, rng: Rng) {
     this.model = new Tdm("tdm", obsDim, coder, arch, rng);
-    this.optimizer = new Adam(this.model.params(), {
-      lr: cfg.lr,
-      beta2: 0.99,
-      eps: 1e-5,
-      weightDecay: cfg.weightDecay,
-      decoupledWeightDecay: false,
-      clipNorm: cfg.clipNorm,
-    });
+    this.optimizer = new Adam(this.model.params(), { ...QTTDM_ADAM, lr: cfg.lr, weightDecay: cfg.weightDecay, clipNorm: cfg.clipNorm });
   }
 
   /** Replay actions (env units) → agent actions (ints or unit coordinates). */
