@@ -48,10 +48,13 @@ function rows(prefix: string, node: JsonSchemaNode, out: string[]): void {
     }
     const def = child.default === undefined ? "" : `\`${JSON.stringify(child.default)}\``;
     out.push(`| \`${path}\` | ${typeOf(child)} | ${def} | ${(child.description ?? "").replace(/\|/g, "\\|")} |`);
+    // A key that may also be given as an object (e.g. agent.tdm: small | {layers, width, …}) lists the object's keys too.
+    for (const alt of child.anyOf ?? child.oneOf ?? []) if (alt.properties) rows(path, alt, out);
   }
 }
 
 function typeOf(n: JsonSchemaNode): string {
+  if (n.properties && Object.keys(n.properties).length > 0) return "object (keys below)";
   if (n.enum) return n.enum.map((v) => `\`${JSON.stringify(v)}\``).join(" \\| ");
   if (n.const !== undefined) return `\`${JSON.stringify(n.const)}\``;
   const alts = n.anyOf ?? n.oneOf;
