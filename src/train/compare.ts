@@ -62,8 +62,9 @@ export async function compare(opts: CompareOptions): Promise<{ dir: string; summ
   const out = resolve(opts.out ?? join("runs", `compare__${timestamp(new Date())}`));
   mkdirSync(out, { recursive: true });
   const jobs: { config: string; seed: number; resolved: Config }[] = [];
-  for (const config of opts.configs) {
-    for (let seed = 1; seed <= opts.seeds; seed++) {
+  // Seed-major order: a comparison cut short still has every config on the seeds it finished.
+  for (let seed = 1; seed <= opts.seeds; seed++) {
+    for (const config of opts.configs) {
       const set = [...(opts.set ?? []), `experiment.seed=${seed}`, `experiment.runsDir=${join(out, "runs")}`, "logging.progress=false"];
       if (opts.steps !== undefined) set.push(`experiment.totalSteps=${opts.steps}`);
       jobs.push({ config, seed, resolved: loadConfig({ config, set }) });
