@@ -1,8 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { FileFormatError } from "../core/errors.js";
 import type { HistogramSummary } from "./histogram.js";
-import { writeAll, type LogSink } from "./sink.js";
+import { BufferedFile, type LogSink } from "./sink.js";
 
 /**
  * `metrics.jsonl`: one JSON object per record, appended (a resumed run continues the same file).
@@ -12,14 +11,16 @@ import { writeAll, type LogSink } from "./sink.js";
  *   text:      {"step", "tag", "text", "wall_time"}
  */
 export class JsonlSink implements LogSink {
-  readonly path: string;
-  private fd: number | null;
-  private pending: string[] = [];
+  private readonly file: BufferedFile;
 
   constructor(dir: string, fileName = "metrics.jsonl") {
     fs.mkdirSync(dir, { recursive: true });
-    this.path = path.join(dir, fileName);
-    this.fd = fs.openSync(this.path, "a");
+    const file = path.join(dir, fileName);
+    this.file = new BufferedFile(file, fs.openSync(file, "a"), "JSONL log");
+  }
+
+  get path(): string {
+    return this.file.path;
   }
 
   scalar(tag: string, value: number, step: number, wallTime: number): void {
@@ -50,21 +51,14 @@ export class JsonlSink implements LogSink {
   }
 
   private push(record: object): void {
-    if (this.fd === null) throw new FileFormatError(`JSONL log ${JSON.stringify(this.path)} is closed; cannot log to it`);
-    this.pending.push(JSON.stringify(record) + "\n");
+    this.file.append(Buffer.from(JSON.stringify(record) + "\n", "utf8"));
   }
 
   flush(): void {
-    if (this.fd === null || this.pending.length === 0) return;
-    const chunk = Buffer.from(this.pending.join(""), "utf8");
-    this.pending = [];
-    writeAll(this.fd, chunk);
+    this.file.flush();
   }
 
   close(): void {
-    if (this.fd === null) return;
-    this.flush();
-    fs.closeSync(this.fd);
-    this.fd = null;
+    this.file.close();
   }
 }

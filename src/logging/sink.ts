@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { FileFormatError } from "../core/errors.js";
 import type { HistogramSummary } from "./histogram.js";
 
 /**
@@ -15,6 +16,37 @@ export interface LogSink {
 }
 
 /** `fs.writeSync` may write less than asked; loop so a flush is all-or-error. */
-export function writeAll(fd: number, data: Uint8Array): void {
+function writeAll(fd: number, data: Uint8Array): void {
   for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off);
+}
+
+/** The file half of a sink: encoded records wait in memory until `flush()` appends them in one write. */
+export class BufferedFile {
+  private pending: Uint8Array[] = [];
+
+  /** @param what names the file in errors, e.g. "JSONL log". */
+  constructor(
+    readonly path: string,
+    private fd: number | null,
+    private readonly what: string,
+  ) {}
+
+  append(record: Uint8Array): void {
+    if (this.fd === null) throw new FileFormatError(`${this.what} ${JSON.stringify(this.path)} is closed; cannot log to it`);
+    this.pending.push(record);
+  }
+
+  flush(): void {
+    if (this.fd === null || this.pending.length === 0) return;
+    const chunk = Buffer.concat(this.pending);
+    this.pending = [];
+    writeAll(this.fd, chunk);
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    this.flush();
+    fs.closeSync(this.fd);
+    this.fd = null;
+  }
 }

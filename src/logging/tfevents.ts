@@ -9,7 +9,7 @@ import CRC32C from "crc-32/crc32c.js";
 import protobuf from "protobufjs/minimal.js";
 import { FileFormatError } from "../core/errors.js";
 import type { HistogramSummary } from "./histogram.js";
-import { writeAll, type LogSink } from "./sink.js";
+import { BufferedFile, type LogSink } from "./sink.js";
 
 const { Writer } = protobuf;
 
@@ -115,9 +115,7 @@ export const FILE_VERSION = "brain.Event:2";
  * is taken). Records are framed in memory and appended with a synchronous write in `flush()`.
  */
 export class TensorBoardSink implements LogSink {
-  readonly path: string;
-  private fd: number | null;
-  private pending: Uint8Array[] = [];
+  private readonly file: BufferedFile;
 
   constructor(dir: string, wallTime: number = Date.now() / 1000) {
     fs.mkdirSync(dir, { recursive: true });
@@ -134,10 +132,13 @@ export class TensorBoardSink implements LogSink {
         file = `${base}.${process.pid}.${n + 1}`;
       }
     }
-    this.fd = fd;
-    this.path = file;
-    this.pending.push(frameRecord(encodeEvent(wallTime, 0, { fileVersion: FILE_VERSION })));
-    this.flush();
+    this.file = new BufferedFile(file, fd, "TensorBoard event file");
+    this.file.append(frameRecord(encodeEvent(wallTime, 0, { fileVersion: FILE_VERSION })));
+    this.file.flush();
+  }
+
+  get path(): string {
+    return this.file.path;
   }
 
   scalar(tagName: string, value: number, step: number, wallTime: number): void {
@@ -153,21 +154,14 @@ export class TensorBoardSink implements LogSink {
   }
 
   private push(event: Uint8Array): void {
-    if (this.fd === null) throw new FileFormatError(`TensorBoard event file ${JSON.stringify(this.path)} is closed; cannot log to it`);
-    this.pending.push(frameRecord(event));
+    this.file.append(frameRecord(event));
   }
 
   flush(): void {
-    if (this.fd === null || this.pending.length === 0) return;
-    const chunk = Buffer.concat(this.pending);
-    this.pending = [];
-    writeAll(this.fd, chunk);
+    this.file.flush();
   }
 
   close(): void {
-    if (this.fd === null) return;
-    this.flush();
-    fs.closeSync(this.fd);
-    this.fd = null;
+    this.file.close();
   }
 }
