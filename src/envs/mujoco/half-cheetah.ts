@@ -56,10 +56,7 @@ export class HalfCheetahEnv extends MujocoEnv {
 
   protected transition(): StepResult {
     const c = this.config;
-    const xBefore = this.qpos[0]!;
-    this.simulate(false);
-    const xAfter = this.qpos[0]!;
-    const xVelocity = (xAfter - xBefore) / this.dt;
+    const { x: xAfter, xVelocity } = this.simulateAlongX();
     const forwardReward = c.forwardRewardWeight * xVelocity;
     const ctrlCost = c.ctrlCostWeight * sumSquares(this.ctrl);
     const info: Info = { x_position: xAfter, x_velocity: xVelocity, reward_forward: forwardReward, reward_ctrl: -ctrlCost };

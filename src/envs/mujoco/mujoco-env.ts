@@ -225,6 +225,14 @@ export abstract class MujocoEnv implements Env<Float32Array> {
     if (computeConstraintForces) mj.mj_rnePostConstraint(this.model, this.data);
   }
 
+  /** `simulate(false)` for the planar runners: the root's x after the step and its mean x velocity over it. */
+  protected simulateAlongX(): { x: number; xVelocity: number } {
+    const xBefore = this.qpos[0]!;
+    this.simulate(false);
+    const x = this.qpos[0]!;
+    return { x, xVelocity: (x - xBefore) / this.dt };
+  }
+
   /** Simulates one env step (the action is already in `data.ctrl`) and evaluates it. */
   protected abstract transition(): StepResult;
 

@@ -57,10 +57,7 @@ export abstract class PlanarWalkerEnv<C extends PlanarWalkerConfig> extends Mujo
 
   protected transition(): StepResult {
     const c = this.config;
-    const xBefore = this.qpos[0]!;
-    this.simulate(false);
-    const xAfter = this.qpos[0]!;
-    const xVelocity = (xAfter - xBefore) / this.dt;
+    const { x: xAfter, xVelocity } = this.simulateAlongX();
     const healthy = this.isHealthy();
     const forwardReward = c.forwardRewardWeight * xVelocity;
     const healthyReward = healthy ? c.healthyReward : 0;
