@@ -7,6 +7,7 @@ interface Args {
   set: string[];
   out?: string;
   workers?: number;
+  summarise: boolean;
 }
 
 export const compareCommand: CommandModule<object, Args> = {
@@ -20,9 +21,12 @@ export const compareCommand: CommandModule<object, Args> = {
       .option("set", { type: "string", array: true, default: [] as string[], describe: "Override a key in every config (repeatable)" })
       .option("out", { type: "string", describe: "Output directory (default runs/compare__<timestamp>)" })
       .option("workers", { type: "number", describe: "Runs in parallel (default: core count)" })
-      .example("$0 compare --configs lunarlander/dqn-uniform lunarlander/dqn-reaper --seeds 5 --steps 200000", "baseline vs ReaPER+") as never,
+      .option("summarise", { type: "boolean", default: false, describe: "Only summarise the runs already in --out (finished or not); train nothing" })
+      .example("$0 compare --configs lunarlander/dqn-uniform lunarlander/dqn-reaper --seeds 5 --steps 200000", "baseline vs ReaPER+")
+      .example("$0 compare --configs lunarlander/dqn-uniform lunarlander/dqn-reaper --seeds 5 --steps 200000 --out runs/cmp", "run again with the same --out to resume: finished runs are kept, interrupted ones resumed")
+      .example("$0 compare --configs lunarlander/dqn-uniform lunarlander/dqn-reaper --seeds 5 --steps 200000 --out runs/cmp --summarise", "summarise what is there so far") as never,
   handler: async (args) => {
     const { compare } = await import("../train/compare.js");
-    await compare({ configs: args.configs, seeds: args.seeds, steps: args.steps, set: args.set, out: args.out, workers: args.workers });
+    await compare({ configs: args.configs, seeds: args.seeds, steps: args.steps, set: args.set, out: args.out, workers: args.workers, summariseOnly: args.summarise });
   },
 };

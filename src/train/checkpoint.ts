@@ -70,9 +70,16 @@ export function resolveCheckpointDir(path: string): string {
   return join(dir, steps[steps.length - 1]!);
 }
 
-export function loadCheckpoint(path: string): LoadedCheckpoint {
-  const dir = resolveCheckpointDir(path);
-  let manifest: { version?: number; trainer?: Record<string, unknown>; agentMeta?: Record<string, unknown>; blobs?: string[]; replay?: string | null };
+interface Manifest {
+  version?: number;
+  trainer?: Record<string, unknown>;
+  agentMeta?: Record<string, unknown>;
+  blobs?: string[];
+  replay?: string | null;
+}
+
+function readManifest(dir: string): Manifest {
+  let manifest: Manifest;
   try {
     manifest = JSON.parse(readFileSync(join(dir, "trainer.json"), "utf8"));
   } catch (e) {
@@ -81,6 +88,24 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   if (manifest.version !== CHECKPOINT_VERSION) {
     throw new FileFormatError(`checkpoint ${dir}: format version ${manifest.version}, expected ${CHECKPOINT_VERSION}`);
   }
+  return manifest;
+}
+
+/** Env steps of a run's latest checkpoint (reads only its trainer.json), or null when it has none. */
+export function checkpointEnvSteps(runDir: string): number | null {
+  let dir: string;
+  try {
+    dir = resolveCheckpointDir(join(runDir, "checkpoints"));
+  } catch {
+    return null;
+  }
+  const steps = readManifest(dir).trainer?.envSteps;
+  return typeof steps === "number" ? steps : null;
+}
+
+export function loadCheckpoint(path: string): LoadedCheckpoint {
+  const dir = resolveCheckpointDir(path);
+  const manifest = readManifest(dir);
   const blobs: Record<string, Uint8Array> = {};
   for (const blob of manifest.blobs ?? []) {
     const file = join(dir, `${blob}.bin`);

@@ -3,9 +3,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Config } from "../config/schema.js";
 import { train } from "./trainer.js";
 
-const { config } = workerData as { config: Config };
+const { config, resume } = workerData as { config: Config; resume?: string };
 try {
-  const summary = await train({ config, progress: false, print: () => {} });
+  const summary = await train({ config, resume, progress: false, print: () => {} });
   parentPort!.postMessage({ runDir: summary.runDir });
 } catch (err) {
   parentPort!.postMessage({ error: (err as Error).message });

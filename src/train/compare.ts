@@ -7,16 +7,21 @@
  * - stability: variance of the episodic training return over the second half of training, and its
  *   ratio to the uniform-replay config's (the baseline), when one is in the comparison;
  * - wall-clock per run and, for planning agents, the planning cost (ms per action).
+ * A comparison is resumable: run it again with the same `out` and it keeps the finished runs it
+ * finds there, resumes interrupted ones from their latest checkpoint, and trains the rest;
+ * `summariseOnly` summarises what is there without training.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import { loadConfig } from "../config/load.js";
+import { configToYaml, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { QttdmError } from "../core/errors.js";
 import { envSpec } from "../envs/index.js";
+import { checkpointEnvSteps } from "./checkpoint.js";
 import { meanStd } from "./metrics.js";
-import { timestamp } from "./run-dir.js";
+import { runStem, timestamp } from "./run-dir.js";
 
 export interface CompareOptions {
   configs: string[];
@@ -29,6 +34,8 @@ export interface CompareOptions {
   out?: string;
   /** Parallel runs (default: core count); 0 runs in this thread, one after another. */
   workers?: number;
+  /** Summarise the runs already in `out` (finished or not) without training. */
+  summariseOnly?: boolean;
   print?: (line: string) => void;
 }
 
@@ -36,12 +43,15 @@ export interface RunOutcome {
   config: string;
   seed: number;
   runDir: string;
-  wallSeconds: number;
+  /** False for a run summarised before it reached experiment.totalSteps (summariseOnly). */
+  finished: boolean;
 }
 
 export interface ConfigSummary {
   config: string;
   runs: number;
+  /** Runs summarised before they finished (`summariseOnly`); their figures cover what they logged. */
+  unfinishedRuns: number;
   threshold: number;
   /** Per seed: env steps / seconds to the first eval mean ≥ threshold, null if never. */
   stepsToThreshold: (number | null)[];
@@ -57,34 +67,59 @@ export interface ConfigSummary {
   planningMsPerAction: number | null;
 }
 
+/** The resolved config of one run of a comparison writing to `out`. */
+export function jobConfig(config: string, seed: number, out: string, opts: Pick<CompareOptions, "set" | "steps">): Config {
+  const set = [...(opts.set ?? []), `experiment.seed=${seed}`, `experiment.runsDir=${join(resolve(out), "runs")}`, "logging.progress=false"];
+  if (opts.steps !== undefined) set.push(`experiment.totalSteps=${opts.steps}`);
+  return loadConfig({ config, set });
+}
+
+interface Job {
+  config: string;
+  seed: number;
+  resolved: Config;
+}
+
 export async function compare(opts: CompareOptions): Promise<{ dir: string; summaries: ConfigSummary[] }> {
   const print = opts.print ?? ((l: string) => process.stdout.write(`${l}\n`));
   const out = resolve(opts.out ?? join("runs", `compare__${timestamp(new Date())}`));
   mkdirSync(out, { recursive: true });
-  const jobs: { config: string; seed: number; resolved: Config }[] = [];
+  const jobs: Job[] = [];
   // Seed-major order: a comparison cut short still has every config on the seeds it finished.
   for (let seed = 1; seed <= opts.seeds; seed++) {
-    for (const config of opts.configs) {
-      const set = [...(opts.set ?? []), `experiment.seed=${seed}`, `experiment.runsDir=${join(out, "runs")}`, "logging.progress=false"];
-      if (opts.steps !== undefined) set.push(`experiment.totalSteps=${opts.steps}`);
-      jobs.push({ config, seed, resolved: loadConfig({ config, set }) });
+    for (const config of opts.configs) jobs.push({ config, seed, resolved: jobConfig(config, seed, out, opts) });
+  }
+  const outcomes: RunOutcome[] = [];
+  const todo: { job: Job; resume?: string }[] = [];
+  for (const job of jobs) {
+    const earlier = earlierRun(job);
+    const total = job.resolved.experiment.totalSteps;
+    if (earlier && (opts.summariseOnly || earlier.envSteps >= total)) {
+      outcomes.push({ config: job.config, seed: job.seed, runDir: earlier.runDir, finished: earlier.envSteps >= total });
+      print(`  found ${job.config} seed ${job.seed} at step ${Math.max(0, earlier.envSteps)}/${total}: ${earlier.runDir}`);
+    } else if (opts.summariseOnly) {
+      print(`  no run of ${job.config} seed ${job.seed} in ${out}`);
+    } else {
+      todo.push({ job, resume: earlier && earlier.envSteps >= 0 ? earlier.runDir : undefined });
     }
   }
   const parallel = opts.workers ?? Math.max(1, availableParallelism());
-  print(`compare: ${jobs.length} runs (${opts.configs.length} configs × ${opts.seeds} seeds), ${parallel || 1} at a time, in ${out}`);
-  const outcomes: RunOutcome[] = [];
+  if (todo.length > 0) {
+    const resuming = todo.filter((t) => t.resume).length;
+    print(`compare: ${todo.length} of ${jobs.length} runs to train (${opts.configs.length} configs × ${opts.seeds} seeds${resuming ? `, ${resuming} resumed` : ""}), ${parallel || 1} at a time, in ${out}`);
+  }
   let next = 0;
-  const runOne = async (job: (typeof jobs)[number]): Promise<void> => {
+  const runOne = async ({ job, resume }: (typeof todo)[number]): Promise<void> => {
     const t0 = performance.now();
-    const runDir = parallel === 0 ? await trainInThread(job.resolved) : await trainInWorker(job.resolved);
-    const outcome = { config: job.config, seed: job.seed, runDir, wallSeconds: (performance.now() - t0) / 1000 };
-    outcomes.push(outcome);
-    print(`  finished ${job.config} seed ${job.seed} in ${outcome.wallSeconds.toFixed(0)} s: ${runDir}`);
+    const runDir = parallel === 0 ? await trainInThread(job.resolved, resume) : await trainInWorker(job.resolved, resume);
+    outcomes.push({ config: job.config, seed: job.seed, runDir, finished: true });
+    print(`  finished ${job.config} seed ${job.seed} in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${runDir}`);
   };
   const lanes = Array.from({ length: Math.max(1, parallel) }, async () => {
-    while (next < jobs.length) await runOne(jobs[next++]!);
+    while (next < todo.length) await runOne(todo[next++]!);
   });
   await Promise.all(lanes);
+  if (outcomes.length === 0) throw new QttdmError(`compare: no runs to summarise in ${out}`);
   const summaries = summarise(opts.configs, outcomes, jobs[0]!.resolved);
   writeFileSync(join(out, "summary.json"), JSON.stringify({ summaries, runs: outcomes }, null, 1));
   writeFileSync(join(out, "summary.md"), summaryMarkdown(summaries));
@@ -93,14 +128,35 @@ export async function compare(opts: CompareOptions): Promise<{ dir: string; summ
   return { dir: out, summaries };
 }
 
-async function trainInThread(config: Config): Promise<string> {
-  const { train } = await import("./trainer.js");
-  return (await train({ config, progress: false, print: () => {} })).runDir;
+/**
+ * The run of `job` that an earlier compare into the same directory left (same name stem and the
+ * same resolved config), the one furthest along; envSteps −1 when it has no checkpoint yet.
+ */
+function earlierRun(job: Job): { runDir: string; envSteps: number } | null {
+  const runsDir = job.resolved.experiment.runsDir;
+  if (!existsSync(runsDir)) return null;
+  const stem = runStem(job.resolved);
+  const yaml = configToYaml(job.resolved);
+  let best: { runDir: string; envSteps: number } | null = null;
+  for (const name of readdirSync(runsDir)) {
+    if (!name.startsWith(stem)) continue;
+    const runDir = join(runsDir, name);
+    const configPath = join(runDir, "config.yaml");
+    if (!existsSync(configPath) || readFileSync(configPath, "utf8") !== yaml) continue;
+    const envSteps = checkpointEnvSteps(runDir) ?? -1;
+    if (!best || envSteps > best.envSteps) best = { runDir, envSteps };
+  }
+  return best;
 }
 
-function trainInWorker(config: Config): Promise<string> {
+async function trainInThread(config: Config, resume?: string): Promise<string> {
+  const { train } = await import("./trainer.js");
+  return (await train({ config, resume, progress: false, print: () => {} })).runDir;
+}
+
+function trainInWorker(config: Config, resume?: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const worker = new Worker(new URL("./compare-worker.js", import.meta.url), { workerData: { config } });
+    const worker = new Worker(new URL("./compare-worker.js", import.meta.url), { workerData: { config, resume } });
     worker.once("message", (m: { runDir?: string; error?: string }) => (m.error ? reject(new Error(m.error)) : resolvePromise(m.runDir!)));
     worker.once("error", reject);
     worker.once("exit", (code) => code !== 0 && reject(new Error(`compare worker exited with code ${code}`)));
@@ -123,6 +179,25 @@ function readMetrics(runDir: string): MetricRecord[] {
     .map((l) => JSON.parse(l) as MetricRecord);
 }
 
+/**
+ * Seconds of training by env step: the trainer's `charts/train_seconds` (which excludes the time a
+ * resumed run lay idle) at the last record at or before the step; for runs that predate that scalar,
+ * wall time since the run's first record.
+ */
+function trainingClock(recs: MetricRecord[]): (step: number) => number {
+  const clock = recs.filter((r) => r.tag === "charts/train_seconds" && typeof r.value === "number");
+  const t0 = recs.length ? recs[0]!.wall_time : 0;
+  return (step) => {
+    let found: MetricRecord | undefined;
+    if (clock.length > 0) {
+      for (const r of clock) if (r.step <= step) found = r;
+      return found ? found.value! : 0;
+    }
+    for (const r of recs) if (r.step <= step) found = r;
+    return found ? found.wall_time - t0 : 0;
+  };
+}
+
 export function summarise(configs: string[], outcomes: RunOutcome[], example: Config): ConfigSummary[] {
   const threshold = envSpec(example.env.id).rewardThreshold ?? Infinity;
   const perConfig = configs.map((config) => {
@@ -132,13 +207,15 @@ export function summarise(configs: string[], outcomes: RunOutcome[], example: Co
     const finals: number[] = [];
     const secondHalf: number[] = [];
     const planning: number[] = [];
+    const wall: number[] = [];
     for (const run of runs) {
       const recs = readMetrics(run.runDir);
-      const t0 = recs.length ? recs[0]!.wall_time : 0;
+      const seconds = trainingClock(recs);
       const evals = recs.filter((r) => r.tag === "eval/episodic_return" && typeof r.value === "number");
       const hit = evals.find((r) => r.value! >= threshold);
       stepsTo.push(hit ? hit.step : null);
-      secondsTo.push(hit ? hit.wall_time - t0 : null);
+      secondsTo.push(hit ? seconds(hit.step) : null);
+      wall.push(seconds(Infinity));
       const last = evals.slice(-5).map((r) => r.value!);
       finals.push(last.length ? meanStd(last).mean : NaN);
       const returns = recs.filter((r) => r.tag === "charts/episodic_return" && typeof r.value === "number");
@@ -151,6 +228,7 @@ export function summarise(configs: string[], outcomes: RunOutcome[], example: Co
     return {
       config,
       runs: runs.length,
+      unfinishedRuns: runs.filter((r) => !r.finished).length,
       threshold,
       stepsToThreshold: stepsTo,
       secondsToThreshold: secondsTo,
@@ -162,7 +240,7 @@ export function summarise(configs: string[], outcomes: RunOutcome[], example: Co
       seedsSolved: finals.filter((f) => f >= threshold).length,
       secondHalfReturnVariance: meanStd(secondHalf).mean,
       varianceRatioToUniform: null as number | null,
-      meanWallSeconds: meanStd(runs.map((r) => r.wallSeconds)).mean,
+      meanWallSeconds: meanStd(wall).mean,
       planningMsPerAction: planning.length ? meanStd(planning).mean : null,
     };
   });
@@ -179,7 +257,7 @@ export function summaryMarkdown(summaries: ConfigSummary[]): string {
   ];
   for (const s of summaries) {
     lines.push(
-      `| ${basename(s.config)} | ${s.runs} | ${s.medianStepsToThreshold ?? "not reached"} | ${fmt(s.finalMean)} ± ${fmt(s.finalStd)} | ${s.seedsSolved}/${s.runs} | ${fmt(s.secondHalfReturnVariance, 0)} | ${fmt(s.varianceRatioToUniform, 2)} | ${fmt(s.meanWallSeconds, 0)} | ${fmt(s.planningMsPerAction, 2)} |`,
+      `| ${basename(s.config)} | ${s.runs}${s.unfinishedRuns ? ` (${s.unfinishedRuns} unfinished)` : ""} | ${s.medianStepsToThreshold ?? "not reached"} | ${fmt(s.finalMean)} ± ${fmt(s.finalStd)} | ${s.seedsSolved}/${s.runs} | ${fmt(s.secondHalfReturnVariance, 0)} | ${fmt(s.varianceRatioToUniform, 2)} | ${fmt(s.meanWallSeconds, 0)} | ${fmt(s.planningMsPerAction, 2)} |`,
     );
   }
   const per = summaries.map((s) => `- ${s.config}: steps to threshold per seed ${JSON.stringify(s.stepsToThreshold)}, final scores ${JSON.stringify(s.finalScores.map((x) => Math.round(x * 10) / 10))}`);

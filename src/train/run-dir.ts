@@ -33,11 +33,16 @@ export function timestamp(date: Date): string {
   return date.toISOString().slice(0, 19).replace(/:/g, "-");
 }
 
+/** The part of a run directory's name before its timestamp: `<env>__<exp>__<seed>__`. */
+export function runStem(config: Config): string {
+  const envName = config.env.id.replace(/[^A-Za-z0-9._-]/g, "_");
+  return `${envName}__${config.experiment.name}__${config.experiment.seed}__`;
+}
+
 export function createRunDir(config: Config, now = new Date()): RunDir {
   const base = resolve(config.experiment.runsDir);
   mkdirSync(base, { recursive: true });
-  const envName = config.env.id.replace(/[^A-Za-z0-9._-]/g, "_");
-  const stem = `${envName}__${config.experiment.name}__${config.experiment.seed}__${timestamp(now)}`;
+  const stem = `${runStem(config)}${timestamp(now)}`;
   for (let attempt = 0; ; attempt++) {
     const root = join(base, attempt === 0 ? stem : `${stem}-${attempt}`);
     try {

@@ -60,6 +60,8 @@ interface TrainerState {
   rngs: { act: RngState; replay: RngState };
   window: ReturnType<ScalarWindow["state"]>;
   evals: { step: number; mean: number; std: number }[];
+  /** Wall-clock seconds spent training, summed over the sessions of a resumed run. */
+  trainSeconds: number;
 }
 
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
@@ -129,6 +131,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   let lastSpsTime = started;
   let lastYield = started;
   let lastSpsStep = state.envSteps;
+  const secondsBefore = resumed ? ((resumed.trainer as unknown as TrainerState).trainSeconds ?? 0) : 0;
+  const trainSeconds = () => secondsBefore + (performance.now() - started) / 1000;
 
   const writeCheckpoint = async () => {
     const trainerState: TrainerState = {
@@ -140,6 +144,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       rngs: { act: actRng.state(), replay: replayRng.state() },
       window: window.state(),
       evals: state.evals,
+      trainSeconds: trainSeconds(),
     };
     lastCheckpointPath = await saveCheckpoint(dir.checkpointsDir, checkpointName(state.envSteps), {
       trainer: trainerState as unknown as Record<string, unknown>,
@@ -206,6 +211,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         logger.scalars(agent.actScalars(state.envSteps), state.envSteps);
         logger.scalar("charts/SPS", ((state.envSteps - lastSpsStep) * 1000) / Math.max(1, now - lastSpsTime), state.envSteps);
         logger.scalar("charts/updates", state.updates, state.envSteps);
+        logger.scalar("charts/train_seconds", trainSeconds(), state.envSteps);
         lastSpsTime = now;
         lastSpsStep = state.envSteps;
         state.lastLogStep = state.envSteps;

@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compare } from "../../src/train/compare.js";
+import { checkpointEnvSteps } from "../../src/train/checkpoint.js";
+import { compare, jobConfig } from "../../src/train/compare.js";
+import { train } from "../../src/train/trainer.js";
 import { qttdm } from "../helpers/cli.js";
 
 const tiny = [
@@ -37,6 +39,31 @@ describe("compare", () => {
     const md = readFileSync(join(out, "summary.md"), "utf8");
     expect(md).toContain("dqn-reaper");
     expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).runs).toHaveLength(4);
+  });
+
+  it("resumes into the same --out: keeps finished runs, resumes interrupted ones; --summarise trains nothing", async () => {
+    const out = mkdtempSync(join(tmpdir(), "qttdm-compare-resume-"));
+    const opts = { configs: ["lunarlander/dqn-uniform"], seeds: 2, steps: 400, set: tiny, out, workers: 0 };
+    const cut = await train({ config: jobConfig("lunarlander/dqn-uniform", 1, out, opts), stopAfter: 200, progress: false, print: () => {} });
+    expect(cut.interrupted).toBe(true);
+
+    const lines: string[] = [];
+    const partial = await compare({ ...opts, summariseOnly: true, print: (l) => lines.push(l) });
+    expect(partial.summaries[0]).toMatchObject({ runs: 1, unfinishedRuns: 1 });
+    expect(lines.join("\n")).toContain("no run of lunarlander/dqn-uniform seed 2");
+    expect(readFileSync(join(out, "summary.md"), "utf8")).toContain("1 (1 unfinished)");
+
+    const full = await compare({ ...opts, print: () => {} });
+    expect(full.summaries[0]).toMatchObject({ runs: 2, unfinishedRuns: 0 });
+    const runs = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).runs as { seed: number; runDir: string }[];
+    expect(runs.find((r) => r.seed === 1)!.runDir).toBe(cut.runDir);
+    expect(checkpointEnvSteps(cut.runDir)).toBe(400);
+
+    const again: string[] = [];
+    const repeat = await compare({ ...opts, print: (l) => again.push(l) });
+    expect(again.filter((l) => l.includes("found"))).toHaveLength(2);
+    expect(again.join("\n")).not.toContain("runs to train");
+    expect(repeat.summaries[0]!.finalScores).toEqual(full.summaries[0]!.finalScores);
   });
 
   it("runs in worker threads from the CLI, and eval reads the runs' checkpoints", () => {

@@ -44,7 +44,7 @@ function records(runDir: string): Record_[] {
     .split("\n")
     .map((l) => JSON.parse(l) as Record_)
     // Wall-clock dependent.
-    .filter((r) => r.tag !== "charts/SPS" && !r.tag.startsWith("run/"))
+    .filter((r) => r.tag !== "charts/SPS" && r.tag !== "charts/train_seconds" && !r.tag.startsWith("run/"))
     .map(({ step, tag, value, histogram }) => ({ step, tag, value, histogram }));
 }
 
