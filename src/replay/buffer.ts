@@ -40,6 +40,7 @@ import { ConfigError, DivergenceError, FileFormatError, QttdmError, show } from 
 import type { Rng } from "../core/rng.js";
 import { scheduleValue, type ScheduleSpec } from "../core/schedule.js";
 import { BatchArena } from "./arena.js";
+import { touch } from "./prefetch.js";
 import { replayConfigSchema, type ReplayConfig, type ReplayConfigInput } from "./config.js";
 import { readSnapshot, writeSnapshot, type SnapshotArray } from "./snapshot.js";
 import { META_WIDTH, STAT_WIDTH, TransitionStore, type ReplaySpec, type TransitionBatch } from "./storage.js";
@@ -206,6 +207,8 @@ export class ReplayBuffer {
   private readonly arena = new BatchArena();
   /** Stratified draw positions (scratch of `draw`). */
   private scratchU = new Float64Array(0);
+  /** Next links of the drawn transitions (scratch of `sample`). */
+  private scratchNext = new Int32Array(0);
   /** Wall time spent rebuilding priorities (not part of the state: timing only). */
   refreshMs = 0;
 
@@ -501,6 +504,9 @@ export class ReplayBuffer {
       for (let b = 0; b < n; b++) idx[b] = rng.integers(0, size);
       weights.fill(1);
     }
+    // The drawn records, before the loop below and the caller read them.
+    const stride = this.store.stride;
+    touch(this.store.obs, idx, n, stride, 0, stride);
     const tdAbs = out.f32(n);
     const reliability = out.f32(n);
     const surprise = out.f32(n);
@@ -558,22 +564,24 @@ export class ReplayBuffer {
     const truncated = out.u8(n);
     const episodeId = out.i32(n);
     const stepInEpisode = out.i32(n);
-    // Short loops over independent rows let the CPU overlap their cache misses.
+    // draw() has brought the drawn records into cache (prefetch.ts): one pass reads all of each.
     const src = st.obs;
     const stride = st.stride;
+    if (this.scratchNext.length < n) this.scratchNext = new Int32Array(n);
+    const next = this.scratchNext;
     for (let b = 0; b < n; b++) {
       const i = idx[b]!;
       for (let k = 0, o = i * stride, p = b * d; k < d; k++) obs[p + k] = src[o + k]!;
-    }
-    for (let b = 0; b < n; b++) {
-      const i = idx[b]!;
       st.copyAction(i, action, b * w);
       reward[b] = st.rewardOf(i);
       terminated[b] = st.terminated(i) ? 1 : 0;
       truncated[b] = st.truncated(i) ? 1 : 0;
       episodeId[b] = st.episodeOf(i);
       stepInEpisode[b] = st.stepOf(i);
+      next[b] = st.next(i);
     }
+    // The next observations are in other records (or spare rows): warm those lines first too.
+    touch(src, next, n, stride, 0, d);
     for (let b = 0; b < n; b++) st.copyNextObs(idx[b]!, nextObs, b * d);
     const gamma = this.spec.gamma;
     let returns = reward;

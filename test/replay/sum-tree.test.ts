@@ -117,6 +117,41 @@ describe("PriorityTree", () => {
     expect(Array.from(out)).toEqual(expected);
   });
 
+  it("findMany matches a linear scan, for sorted and unsorted draws, empty leaves and draws outside [0, total)", () => {
+    const rng = new Rng(21);
+    for (const n of [1, 7, 8, 9, 64, 65, 700, 4096 + 3]) {
+      const tree = new PriorityTree(n);
+      // Multiples of 1/4 keep every partial sum exact, so the scan and the tree agree at boundaries too.
+      const leaves = Array.from({ length: n }, () => (rng.random() < 0.3 ? 0 : rng.integers(1, 33) / 4));
+      leaves.forEach((v, i) => tree.set(i, v));
+      const total = leaves.reduce((a, x) => a + x, 0);
+      const lastNonEmpty = leaves.reduce((last, v, i) => (v > 0 ? i : last), -1);
+      const scan = (u: number): number => {
+        let acc = 0;
+        for (let i = 0; i < n; i++) {
+          if (leaves[i]! > 0 && Math.max(u, 0) < acc + leaves[i]!) return i;
+          acc += leaves[i]!;
+        }
+        return lastNonEmpty;
+      };
+      if (total === 0) continue;
+      const us = [0, -1, total, total + 5, ...Array.from({ length: 300 }, () => rng.integers(0, 4 * total + 1) / 4)];
+      us.push(...us.slice(3).sort((a, b) => a - b));
+      const out = new Int32Array(us.length);
+      tree.findMany(Float64Array.from(us), out);
+      expect(Array.from(out)).toEqual(us.map(scan));
+    }
+  });
+
+  it("treats a negative-zero leaf as empty", () => {
+    const tree = new PriorityTree(16);
+    tree.set(3, 0.5);
+    tree.set(9, -0);
+    tree.set(12, 2);
+    expect(tree.min()).toBe(0.5);
+    expect(tree.find(0.5)).toBe(12);
+  });
+
   it("works for capacity 1", () => {
     const tree = new PriorityTree(1);
     tree.set(0, 2);
