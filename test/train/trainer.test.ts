@@ -77,6 +77,10 @@ describe("trainer", () => {
     ]) {
       expect(tags, t).toContain(t);
     }
+    // The surprise model is supervised on the same batches: its prediction error must fall.
+    const errors = records(s.runDir).filter((r) => r.tag === "disrc/prediction_error").map((r) => r.value as number);
+    expect(errors.length).toBeGreaterThan(3);
+    expect(errors[errors.length - 1]!).toBeLessThan(0.5 * errors[0]!);
   });
 
   it("a resumed run produces exactly the metrics of an uninterrupted one", async () => {

@@ -1,0 +1,88 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { agentConfigSchema, disrcSchema } from "../../src/agents/config.js";
+import { DqnAgent } from "../../src/agents/dqn/agent.js";
+import type { ReplaySource } from "../../src/agents/types.js";
+import { selectBackend } from "../../src/backend/index.js";
+import { Rng } from "../../src/core/rng.js";
+import { box, discrete } from "../../src/envs/spaces.js";
+import type { SampledBatch } from "../../src/replay/buffer.js";
+
+beforeAll(async () => {
+  await selectBackend("cpu");
+});
+
+const OBS = 4;
+const ACTIONS = 3;
+const spec = { observationSpace: box(-10, 10, [OBS]), actionSpace: discrete(ACTIONS) };
+
+function agent(overrides: Record<string, unknown> = {}): DqnAgent {
+  const cfg = agentConfigSchema.parse({ network: { hidden: [16, 16] }, lr: 3e-3, target: { every: 10_000 }, ...overrides });
+  return new DqnAgent({ agent: cfg, disrc: disrcSchema.parse({}), totalSteps: 1000, batchSize: 32 }, spec, new Rng(3));
+}
+
+/** A fixed batch of 32 random transitions; `weights` are its IS weights. */
+function fixedBatch(rng: Rng, weights = 1): SampledBatch {
+  const n = 32;
+  const obs = rng.fillNormal(new Float32Array(n * OBS));
+  const next = rng.fillNormal(new Float32Array(n * OBS));
+  const reward = rng.fillNormal(new Float32Array(n), 0, 2);
+  const done = new Uint8Array(n).map((_, i) => (i % 5 === 0 ? 1 : 0));
+  return {
+    n, indices: Int32Array.from({ length: n }, (_, i) => i), weights: new Float32Array(n).fill(weights), obs,
+    action: Int32Array.from({ length: n }, (_, i) => i % ACTIONS), reward, nextObs: next, terminated: done,
+    truncated: new Uint8Array(n), episodeId: new Int32Array(n), stepInEpisode: new Int32Array(n), returns: reward,
+    bootstrapObs: next, discount: new Float32Array(n).fill(0.99), done, sampledAt: n,
+    info: { step: 0, alpha: 0, beta: 0, isBeta: 0, refreshed: false, tdAbs: new Float32Array(n), reliability: new Float32Array(n), surprise: new Float32Array(n), weights: new Float32Array(n) },
+  };
+}
+
+const source = (b: SampledBatch): ReplaySource => ({
+  sample: () => b,
+  sampleSequences: () => {
+    throw new Error("the dqn agent samples no sequences");
+  },
+});
+
+describe("DqnAgent", () => {
+  it("lowers its TD loss on a fixed batch against a frozen target, with a flat tensor count", () => {
+    const a = agent();
+    const replay = source(fixedBatch(new Rng(1)));
+    const first = a.update(replay);
+    expect(first.tdError).toHaveLength(32);
+    const before = tf.memory().numTensors;
+    let last = first;
+    for (let i = 0; i < 200; i++) last = a.update(replay);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(last.scalars["losses/td_loss"]!).toBeLessThan(0.25 * first.scalars["losses/td_loss"]!);
+    a.dispose();
+  });
+
+  it("applies the IS weights to the per-sample loss: zero weights leave the network unchanged", () => {
+    const a = agent();
+    const b = fixedBatch(new Rng(2), 0);
+    const probe = tf.tensor2d(b.obs, [b.n, OBS]);
+    const q0 = a.online.apply(probe).arraySync();
+    const r = a.update(source(b));
+    expect(r.scalars["losses/td_loss"]).toBe(0);
+    expect(a.online.apply(probe).arraySync()).toEqual(q0);
+    // The TD errors are still reported (for the priorities), whatever the weights.
+    expect(r.tdError.some((d) => d !== 0)).toBe(true);
+    probe.dispose();
+    a.dispose();
+  });
+
+  it("copies the online network into the target every target.every updates", () => {
+    const a = agent({ target: { mode: "hard", every: 3 } });
+    const replay = source(fixedBatch(new Rng(4)));
+    const probe = tf.tensor2d(new Rng(5).fillNormal(new Float32Array(8 * OBS)), [8, OBS]);
+    const same = () => JSON.stringify(a.online.apply(probe).arraySync()) === JSON.stringify(a.target.apply(probe).arraySync());
+    a.update(replay);
+    a.update(replay);
+    expect(same()).toBe(false);
+    a.update(replay);
+    expect(same()).toBe(true);
+    probe.dispose();
+    a.dispose();
+  });
+});
