@@ -25,6 +25,16 @@ export const explorationSchema = z
   })
   .strict();
 
+export const lrDecaySchema = z
+  .object({
+    shape: z.enum(["constant", "linear", "cosine"]).default("constant")
+      .describe("constant: no decay; linear or cosine: lr (and encoderLr) fall to endFactor times their value."),
+    endFactor: z.number().min(0).max(1).default(0.1).describe("Learning rate at the end of the decay, as a fraction of the configured one."),
+    fraction: z.number().gt(0).max(1).default(1).describe("Fraction of the run's gradient updates over which the rate decays; held at the end value after."),
+  })
+  .strict();
+export type LrDecayConfig = z.infer<typeof lrDecaySchema>;
+
 export const targetSchema = z
   .object({
     mode: z.enum(["hard", "polyak"]).default("hard").describe("hard: copy every `every` updates; polyak: θ⁻ ← τθ + (1−τ)θ⁻ every `every` updates."),
@@ -134,6 +144,7 @@ export const agentConfigSchema = z
     network: networkSchema.prefault({}).describe("Q-network architecture."),
     lr: z.number().positive().default(6.3e-4).describe("Adam learning rate of the head."),
     encoderLr: z.number().positive().nullable().default(null).describe("Adam learning rate of the encoder (null: same as lr)."),
+    lrDecay: lrDecaySchema.prefault({}).describe("Learning-rate decay of the DQN critic over the run (late-training stability)."),
     adamEps: z.number().positive().default(1e-8).describe("Adam ε."),
     clipNorm: z.number().positive().nullable().default(10).describe("Global gradient-norm clip (null: off)."),
     double: z.boolean().default(true).describe("Double DQN target (argmax by the online net); false: vanilla max over the target net."),

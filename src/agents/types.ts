@@ -4,6 +4,7 @@
  * `[n * actionDim]` (continuous, Float32Array).
  */
 import type { Rng } from "../core/rng.js";
+import type { AgentConfig, DisrcConfig } from "./config.js";
 import type { Box, Space } from "../envs/spaces.js";
 import type { ReplaySpec, SampleInfo, SampledBatch, SequenceBatch } from "../replay/buffer.js";
 
@@ -37,6 +38,18 @@ export interface UpdateResult {
   /** Per-sample normalised surprise S ∈ [0, 1] (DISRC), when enabled. */
   surprise?: Float32Array;
   scalars: Scalars;
+}
+
+/** What an agent is built from: its config sections and the run's size. */
+export interface AgentSettings {
+  agent: AgentConfig;
+  disrc: DisrcConfig;
+  /** Env steps of the whole run (ε decays over a fraction of it). */
+  totalSteps: number;
+  /** Gradient updates the run will make (learning-rate decay runs over a fraction of them). */
+  totalUpdates: number;
+  /** Transitions per update. */
+  batchSize: number;
 }
 
 export interface AgentEnvSpec {

@@ -2,13 +2,19 @@
 import type { Config } from "../config/schema.js";
 import { ConfigError } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import type { Agent, AgentEnvSpec } from "../agents/types.js";
+import type { Agent, AgentEnvSpec, AgentSettings } from "../agents/types.js";
 import { DqnAgent } from "../agents/dqn/agent.js";
 import { QttdmAgent } from "../agents/qttdm/agent.js";
 import { loadCheckpoint } from "./checkpoint.js";
 
 export function createAgent(config: Config, spec: AgentEnvSpec, rng: Rng): Agent {
-  const settings = { agent: config.agent, disrc: config.disrc, totalSteps: config.experiment.totalSteps, batchSize: config.train.batchSize };
+  const settings: AgentSettings = {
+    agent: config.agent,
+    disrc: config.disrc,
+    totalSteps: config.experiment.totalSteps,
+    totalUpdates: plannedUpdates(config),
+    batchSize: config.train.batchSize,
+  };
   if (config.agent.kind === "qttdm") {
     if (config.agent.encoderInit) throw new ConfigError(`config key "agent.encoderInit": not supported for agent.kind qttdm; expected null`);
     return new QttdmAgent(settings, spec, rng);
@@ -16,4 +22,11 @@ export function createAgent(config: Config, spec: AgentEnvSpec, rng: Rng): Agent
   const dqn = new DqnAgent(settings, spec, rng);
   if (config.agent.encoderInit) dqn.loadEncoder(loadCheckpoint(config.agent.encoderInit).agent);
   return dqn;
+}
+
+/** Gradient updates a run makes: `gradientSteps` per `trainFreq` env steps from `learningStarts` on (the trainer's cadence). */
+export function plannedUpdates(config: Config): number {
+  const { learningStarts, trainFreq, gradientSteps } = config.train;
+  const rounds = Math.floor(config.experiment.totalSteps / trainFreq) - Math.floor(Math.max(0, learningStarts - 1) / trainFreq);
+  return Math.max(0, rounds) * gradientSteps;
 }

@@ -16,9 +16,9 @@ const OBS = 4;
 const ACTIONS = 3;
 const spec = { observationSpace: box(-10, 10, [OBS]), actionSpace: discrete(ACTIONS) };
 
-function agent(overrides: Record<string, unknown> = {}): DqnAgent {
+function agent(overrides: Record<string, unknown> = {}, totalUpdates = 1000): DqnAgent {
   const cfg = agentConfigSchema.parse({ network: { hidden: [16, 16] }, lr: 3e-3, target: { every: 10_000 }, ...overrides });
-  return new DqnAgent({ agent: cfg, disrc: disrcSchema.parse({}), totalSteps: 1000, batchSize: 32 }, spec, new Rng(3));
+  return new DqnAgent({ agent: cfg, disrc: disrcSchema.parse({}), totalSteps: 1000, totalUpdates, batchSize: 32 }, spec, new Rng(3));
 }
 
 /** A fixed batch of 32 random transitions; `weights` are its IS weights. */
@@ -83,6 +83,20 @@ describe("DqnAgent", () => {
     a.update(replay);
     expect(same()).toBe(true);
     probe.dispose();
+    a.dispose();
+  });
+
+  it("decays the learning rate of encoder and head over the configured fraction of the run's updates", () => {
+    const a = agent({ lr: 1e-3, encoderLr: 5e-4, lrDecay: { shape: "linear", endFactor: 0.1, fraction: 0.5 } }, 40);
+    const replay = source(fixedBatch(new Rng(1)));
+    const seen: number[] = [];
+    for (let i = 0; i < 30; i++) seen.push(a.update(replay).scalars["charts/learning_rate"]!);
+    expect(seen[0]).toBeCloseTo(1e-3, 12);
+    expect(seen[10]).toBeCloseTo(1e-3 * (1 - 0.9 * 0.5), 12);
+    expect(seen[20]).toBeCloseTo(1e-4, 12);
+    expect(seen[29]).toBeCloseTo(1e-4, 12);
+    expect(a.optimizer.learningRate(0)).toBeCloseTo(5e-5, 12);
+    expect(agent().update(replay).scalars["charts/learning_rate"]).toBe(3e-3);
     a.dispose();
   });
 });

@@ -32,7 +32,7 @@ const TINY = [
 function makeAgent(actionSpace: Space, set: string[] = []) {
   const cfg = loadConfig({ set: [...TINY, ...set] });
   const spec: AgentEnvSpec = { observationSpace: box(-10, 10, [3]), actionSpace };
-  const agent = new QttdmAgent({ agent: cfg.agent, disrc: cfg.disrc, totalSteps: 1000, batchSize: cfg.train.batchSize }, spec, new Rng(1));
+  const agent = new QttdmAgent({ agent: cfg.agent, disrc: cfg.disrc, totalSteps: 1000, totalUpdates: 1000, batchSize: cfg.train.batchSize }, spec, new Rng(1));
   return { agent, cfg };
 }
 

@@ -9,21 +9,15 @@ import type { Rng } from "../../core/rng.js";
 import { scheduleValue, type ScheduleSpec } from "../../core/schedule.js";
 import { Adam } from "../../nets/optim.js";
 import { copyWeights, decodeArrays, loadWeights, polyakUpdate, saveWeights } from "../../nets/weights.js";
-import type { AgentConfig, DisrcConfig } from "../config.js";
+import type { LrDecayConfig } from "../config.js";
 import { SurpriseModel } from "../disrc.js";
 import { gatherActions, huber, lossWeights, tdTarget } from "../td.js";
 import type { ReplaySpec } from "../../replay/buffer.js";
-import type { ActMode, Agent, AgentEnvSpec, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
+import type { ActMode, Agent, AgentEnvSpec, AgentSettings, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
 import { QNetwork } from "./q-network.js";
 
-export interface DqnSettings {
-  agent: AgentConfig;
-  disrc: DisrcConfig;
-  /** Env steps of the whole run (ε decays over a fraction of it). */
-  totalSteps: number;
-  /** Transitions per update. */
-  batchSize: number;
-}
+/** Index of the head's parameter group in the critic's optimiser (the encoder's is 0). */
+const HEAD_GROUP = 1;
 
 export class DqnAgent implements Agent {
   readonly kind = "dqn";
@@ -37,7 +31,7 @@ export class DqnAgent implements Agent {
   /** Gradient updates done. */
   updates = 0;
 
-  constructor(readonly settings: DqnSettings, spec: AgentEnvSpec, rng: Rng) {
+  constructor(readonly settings: AgentSettings, spec: AgentEnvSpec, rng: Rng) {
     const { agent, disrc } = settings;
     if (spec.actionSpace.kind !== "discrete") {
       throw new ConfigError(`the dqn agent needs a discrete action space, got a Box; use agent.kind: qttdm for continuous control`);
@@ -53,8 +47,8 @@ export class DqnAgent implements Agent {
     const headParams = new Map([...this.online.params()].filter(([name]) => !name.startsWith("q/encoder/")));
     this.optimizer = new Adam(
       [
-        { name: "encoder", params: this.online.encoder.params(), lr: agent.encoderLr ?? agent.lr },
-        { name: "head", params: headParams, lr: agent.lr },
+        { name: "encoder", params: this.online.encoder.params(), lr: decayed(agent.encoderLr ?? agent.lr, agent.lrDecay, settings.totalUpdates) },
+        { name: "head", params: headParams, lr: decayed(agent.lr, agent.lrDecay, settings.totalUpdates) },
       ],
       { lr: agent.lr, eps: agent.adamEps, clipNorm: agent.clipNorm },
     );
@@ -132,6 +126,7 @@ export class DqnAgent implements Agent {
       const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
       return tdTarget(tf.tensor1d(b.returns), discount, this.target.apply(next), agent.double ? this.online.apply(next) : null);
     });
+    scalars["charts/learning_rate"] = this.optimizer.learningRate(HEAD_GROUP);
     let result;
     try {
       result = this.optimizer.step(() => {
@@ -219,6 +214,12 @@ function loadWeightsSubset(bytes: Uint8Array, params: Map<string, tf.Variable>):
       v.assign(tf.tensor(a.data, a.shape, "float32"));
     }
   });
+}
+
+/** A learning rate as the optimiser takes it: constant, or decayed over the run's updates. */
+function decayed(lr: number, decay: LrDecayConfig, totalUpdates: number): number | ScheduleSpec {
+  if (decay.shape === "constant") return lr;
+  return { kind: decay.shape, start: lr, end: lr * decay.endFactor, duration: Math.round(decay.fraction * totalUpdates) };
 }
 
 function oneHot(actions: ArrayLike<number>, n: number, k: number): Float32Array {

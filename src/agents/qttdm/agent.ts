@@ -35,16 +35,7 @@ import { QtLearner, mean } from "../qt/learner.js";
 import { TdmLearner } from "../tdm/learner.js";
 import { resolveTdmArch } from "../tdm/model.js";
 import { lossWeights } from "../td.js";
-import type { ActMode, Agent, AgentEnvSpec, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
-
-export interface QttdmSettings {
-  agent: AgentConfig;
-  disrc: DisrcConfig;
-  /** Env steps of the whole run (ε decays over a fraction of it). */
-  totalSteps: number;
-  /** Transitions per critic/QT update. */
-  batchSize: number;
-}
+import type { ActMode, Agent, AgentEnvSpec, AgentSettings, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
 
 export type ActionMode = "mppi" | "qt" | "critic";
 
@@ -66,7 +57,7 @@ export class QttdmAgent implements Agent {
   private actMs = 0;
   private actCount = 0;
 
-  constructor(readonly settings: QttdmSettings, spec: AgentEnvSpec, rng: Rng) {
+  constructor(readonly settings: AgentSettings, spec: AgentEnvSpec, rng: Rng) {
     const { agent, disrc } = settings;
     const { joint, planner } = agent;
     this.obsDim = spec.observationSpace.shape.reduce((a, b) => a * b, 1);
