@@ -3,7 +3,8 @@
  * 8 interleaved env copies, episodes of 100–400 steps).
  *
  * Figures: add rate; sample(128) + updatePriorities(128) rounds per second on a full buffer for the
- * uniform, per and reaper samplers (reaper also with the episode estimator); sequence draws; the
+ * uniform, per and reaper samplers (reaper also with the episode estimator), drawing recycled
+ * batches as the trainer does (per also with fresh batch memory); sequence draws; the
  * ReaPER+ rebuild cost (ms per rebuild, rebuilds and amortised cost per round in the run, and the
  * amortised cost implied by the default cadence over the default horizon); and the RSS of a fresh
  * process holding a full buffer, measured in a child process with --expose-gc (baseline after
@@ -90,23 +91,41 @@ export function fillSynthetic(buf: ReplayBuffer, count: number, seed = 1): numbe
   return ms / 1000;
 }
 
-/** Rounds of sample(batch) + updatePriorities(batch) per second; also returns the buffer's rebuild time. */
-function rounds(buf: ReplayBuffer, count: number, batch: number, stepOffset: number): { perS: number; perCpuS: number; refreshMs: number; refreshes: number } {
+/** Pseudo TD errors and spreads the rounds report, drawn before the clock starts (not buffer work). */
+class TdPool {
+  private static readonly SIZE = 1 << 16;
+  readonly td = new Float32Array(TdPool.SIZE);
+  readonly tdStd = new Float32Array(TdPool.SIZE);
+
+  constructor(seed: number) {
+    const rng = new Rng(seed);
+    for (let j = 0; j < TdPool.SIZE; j++) {
+      this.td[j] = (rng.random() - 0.5) * 4;
+      this.tdStd[j] = rng.random();
+    }
+  }
+
+  /** The `batch` values of round r (windows that overlap, at a stride coprime to the pool size). */
+  at(r: number, batch: number): { tdError: Float32Array; tdStd: Float32Array } {
+    const o = (r * 97) % (TdPool.SIZE - batch);
+    return { tdError: this.td.subarray(o, o + batch), tdStd: this.tdStd.subarray(o, o + batch) };
+  }
+}
+
+/**
+ * Rounds of sample(batch) + updatePriorities(batch) per second; also returns the buffer's rebuild
+ * time. `recycle` draws as the trainer does (each batch over the previous one's memory).
+ */
+function rounds(buf: ReplayBuffer, count: number, batch: number, stepOffset: number, recycle: boolean): { perS: number; perCpuS: number; refreshMs: number; refreshes: number } {
   const rng = new Rng(11);
-  const tdRng = new Rng(12);
-  const td = new Float32Array(batch);
-  const tdStd = new Float32Array(batch);
+  const tds = new TdPool(12);
   const ms0 = buf.refreshMs;
   const r0 = buf.samplerState().refreshes;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   for (let r = 0; r < count; r++) {
-    const b = buf.sample(batch, rng, stepOffset + r);
-    for (let j = 0; j < batch; j++) {
-      td[j] = (tdRng.random() - 0.5) * 4;
-      tdStd[j] = tdRng.random();
-    }
-    buf.updatePriorities(b.indices, { tdError: td, tdStd }, b.sampledAt);
+    const b = buf.sample(batch, rng, stepOffset + r, { recycle });
+    buf.updatePriorities(b.indices, tds.at(r, batch), b.sampledAt);
   }
   const s = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -150,14 +169,20 @@ async function run(ctx: BenchContext): Promise<BenchFigures> {
     const buf = new ReplayBuffer(SPEC, { capacity, ...cfg });
     const addS = fillSynthetic(buf, capacity);
     fig[`${name}_add_transitions_per_s`] = Math.round(capacity / addS);
-    rounds(buf, Math.min(200, count), batch, 0); // warm-up (JIT)
+    rounds(buf, Math.min(200, count), batch, 0, true); // warm-up (JIT)
     // The episode rule recomputes whole episodes per update: fewer rounds keep the run short.
     const n = name === "reaper_episode" ? Math.max(20, Math.floor(count / 20)) : count;
-    const r = rounds(buf, n, batch, 200);
+    const r = rounds(buf, n, batch, 200, true);
     fig[`${name}_rounds_per_s`] = Math.round(r.perS);
     // Rounds per second of this process's own CPU time: less sensitive to other processes.
     fig[`${name}_rounds_per_cpu_s`] = Math.round(r.perCpuS);
     ctx.log(`${name}: add ${fig[`${name}_add_transitions_per_s`]} transitions/s, sample+update(${batch}) ${Math.round(r.perS)} rounds/s (${Math.round(r.perCpuS)} per CPU-s)`);
+    if (name === "per") {
+      // Batches in new memory each round (callers that keep batches): the cost of not recycling.
+      const f = rounds(buf, n, batch, 200 + n, false);
+      fig.per_fresh_batches_rounds_per_s = Math.round(f.perS);
+      ctx.log(`per, fresh batch memory each round: ${Math.round(f.perS)} rounds/s`);
+    }
     if (name === "reaper") {
       fig.reaper_refreshes_in_run = r.refreshes;
       fig.reaper_refresh_amortised_us_per_round = Math.round((r.refreshMs * 1000) / n * 10) / 10;

@@ -8,6 +8,11 @@
  * keeps it, exactly as if its arrays had been allocated one by one; a slab is freed by the GC when
  * no view of it is left. The cost of that: a batch kept alive keeps its whole slab (1 MiB) alive, and
  * `.buffer` of a returned array is the slab (use byteOffset/byteLength, as for any view).
+ *
+ * Unless the arena is rewound: a caller that drops each batch before drawing the next (the trainer)
+ * lets the buffer cut every batch from the same region. Fresh slabs are external memory that V8
+ * counts towards its collection triggers, so at ~15 KB per batch they cost full GCs as well as the
+ * allocation; a rewound arena allocates nothing after its first batch.
  */
 const SLAB_BYTES = 1 << 20;
 /** Requests above this get an ArrayBuffer of their own rather than wasting most of a slab. */
@@ -27,6 +32,15 @@ export class BatchArena {
     const at = this.used;
     this.used += (bytes + 7) & ~7;
     return [this.slab, at];
+  }
+
+  /**
+   * Hand out the current slab's regions again, from the start, zeroed. Every array cut since the
+   * last rewind becomes invalid: its contents change with the next batch.
+   */
+  rewind(): void {
+    new Uint8Array(this.slab, 0, this.used).fill(0);
+    this.used = 0;
   }
 
   f32(n: number): Float32Array {

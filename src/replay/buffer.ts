@@ -98,7 +98,8 @@ export interface SampleInfo {
 
 /**
  * The arrays of a batch are views cut from a shared slab (arena.ts): they stay valid and unchanged
- * for as long as the caller keeps them, but `.buffer` is the slab, so use byteOffset/byteLength.
+ * for as long as the caller keeps them (unless drawn with `recycle`), but `.buffer` is the slab, so
+ * use byteOffset/byteLength.
  */
 export interface SampledBatch {
   n: number;
@@ -145,6 +146,17 @@ export interface SequenceBatch {
   episodeId: Int32Array; // [n]
   sampledAt: number;
   info: SampleInfo;
+}
+
+/** Options of a draw (`sample`, `sampleSequences`). */
+export interface DrawOptions {
+  /**
+   * Write this batch over the previous recycled batch of the same kind (sample or sequences)
+   * instead of new memory: it stays valid only until the next recycled draw of that kind. For
+   * callers that drop each batch before the next draw, such as the trainer; it saves the
+   * allocation and the garbage collections it triggers (arena.ts).
+   */
+  recycle?: boolean;
 }
 
 export interface UpdateResult {
@@ -203,8 +215,10 @@ export class ReplayBuffer {
   private readonly alphaSpec: ScheduleSpec;
   private readonly betaSpec: ScheduleSpec;
   private readonly isBetaSpec: ScheduleSpec;
-  /** Where sampled batches are cut from (see arena.ts). */
+  /** Where sampled batches are cut from (see arena.ts); recycled draws use one arena per kind. */
   private readonly arena = new BatchArena();
+  private readonly recycledSamples = new BatchArena();
+  private readonly recycledSequences = new BatchArena();
   /** Stratified draw positions (scratch of `draw`). */
   private scratchU = new Float64Array(0);
   /** Next links of the drawn transitions (scratch of `sample`). */
@@ -477,11 +491,10 @@ export class ReplayBuffer {
   }
 
   /** Draw n indices (prioritised when `prioritised` and the sampler has a tree). */
-  private draw(n: number, rng: Rng, step: number, prioritised: boolean, refreshed: boolean): { idx: Int32Array; info: SampleInfo } {
+  private draw(n: number, rng: Rng, step: number, prioritised: boolean, refreshed: boolean, out: BatchArena): { idx: Int32Array; info: SampleInfo } {
     const size = this.size;
     if (size === 0) throw new QttdmError("cannot sample from an empty replay buffer");
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`sample size must be a positive integer, got ${show(n)}`);
-    const out = this.arena;
     const idx = out.i32(n);
     const weights = out.f32(n);
     const tree = prioritised ? this.tree : null;
@@ -541,24 +554,31 @@ export class ReplayBuffer {
     return { idx, info };
   }
 
-  private newActions(n: number): Int32Array | Float32Array {
-    return this.spec.action.kind === "discrete" ? this.arena.i32(n) : this.arena.f32(n * this.store.actionWidth);
+  private newActions(n: number, out: BatchArena): Int32Array | Float32Array {
+    return this.spec.action.kind === "discrete" ? out.i32(n) : out.f32(n * this.store.actionWidth);
+  }
+
+  /** The arena a draw cuts its arrays from (rewound first when recycling). */
+  private outputArena(recycled: BatchArena, options: DrawOptions): BatchArena {
+    if (!options.recycle) return this.arena;
+    recycled.rewind();
+    return recycled;
   }
 
   /**
    * n transitions drawn by the configured sampler. `step` drives the schedules (the trainer passes
    * its update counter); by default it is the number of earlier sample calls.
    */
-  sample(n: number, rng: Rng, step: number = this.state.samples): SampledBatch {
+  sample(n: number, rng: Rng, step: number = this.state.samples, options: DrawOptions = {}): SampledBatch {
     const refreshed = this.prepare(step);
-    const { idx, info } = this.draw(n, rng, step, true, refreshed);
+    const out = this.outputArena(this.recycledSamples, options);
+    const { idx, info } = this.draw(n, rng, step, true, refreshed, out);
     const st = this.store;
     const d = st.obsDim;
     const w = st.actionWidth;
-    const out = this.arena;
     const obs = out.f32(n * d);
     const nextObs = out.f32(n * d);
-    const action = this.newActions(n);
+    const action = this.newActions(n, out);
     const reward = out.f32(n);
     const terminated = out.u8(n);
     const truncated = out.u8(n);
@@ -642,20 +662,20 @@ export class ReplayBuffer {
    * n windows of `len` consecutive steps of one episode each. Starts are drawn by the configured
    * sampler (`sequenceStart: "sampler"`, with the start's IS weight) or uniformly.
    */
-  sampleSequences(n: number, len: number, rng: Rng, step: number = this.state.samples): SequenceBatch {
+  sampleSequences(n: number, len: number, rng: Rng, step: number = this.state.samples, options: DrawOptions = {}): SequenceBatch {
     if (!Number.isInteger(len) || len < 1) throw new RangeError(`sequence length must be a positive integer, got ${show(len)}`);
     const refreshed = this.prepare(step);
-    const { idx: starts, info } = this.draw(n, rng, step, this.config.sequenceStart === "sampler", refreshed);
+    const out = this.outputArena(this.recycledSequences, options);
+    const { idx: starts, info } = this.draw(n, rng, step, this.config.sequenceStart === "sampler", refreshed, out);
     const st = this.store;
     const d = st.obsDim;
     const w = st.actionWidth;
     const m = n * len;
-    const out = this.arena;
     const indices = out.i32(m).fill(-1);
     const mask = out.u8(m);
     const obs = out.f32(m * d);
     const nextObs = out.f32(m * d);
-    const action = this.newActions(m);
+    const action = this.newActions(m, out);
     const reward = out.f32(m);
     const terminated = out.u8(m);
     const truncated = out.u8(m);

@@ -5,6 +5,7 @@ export {
   STAT,
   ReplayDataError,
   type ActionSpec,
+  type DrawOptions,
   type PriorityUpdate,
   type ReplayConfigInput,
   type ReplaySpec,

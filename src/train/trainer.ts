@@ -87,9 +87,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   }
   const collector = new Collector(vec, seed);
   // Draws use the update counter as the replay schedule's step (PER β, ReaPER+ α/β annealing).
+  // Batches are recycled: an update is done with its batch before the next update draws.
   const replaySource: ReplaySource = {
-    sample: (n) => buffer.sample(n, replayRng, state.updates),
-    sampleSequences: (n, len) => buffer.sampleSequences(n, len, replayRng, state.updates),
+    sample: (n) => buffer.sample(n, replayRng, state.updates, { recycle: true }),
+    sampleSequences: (n, len) => buffer.sampleSequences(n, len, replayRng, state.updates, { recycle: true }),
   };
   const window = new ScalarWindow();
   let state = { envSteps: 0, updates: 0, episodes: 0, lastLogStep: 0, evals: [] as TrainerState["evals"] };

@@ -206,6 +206,33 @@ describe("sampling", () => {
     expect(big.reward.buffer).not.toBe(big.obs.buffer);
   });
 
+  it("recycled draws equal fresh ones, reuse one region per kind, and leave fresh batches alone", () => {
+    const config: ReplayConfigInput = { capacity: 300, sampler: "reaper", nStep: 3 };
+    const fresh = filled(config, 90, 5, 11, 15).buf;
+    const recycled = filled(config, 90, 5, 11, 15).buf;
+    const [rngF, rngR, tdF, tdR] = [new Rng(4), new Rng(4), new Rng(6), new Rng(6)];
+    const columns = (b: ReturnType<typeof fresh.sample>) =>
+      [b.indices, b.weights, b.obs, b.action, b.reward, b.nextObs, b.terminated, b.truncated, b.returns, b.bootstrapObs, b.discount, b.done, b.info.tdAbs, b.info.reliability].map((a) => Array.from(a));
+    const windows = (s: ReturnType<typeof fresh.sampleSequences>) =>
+      [s.indices, s.mask, s.weights, s.obs, s.action, s.reward, s.nextObs, s.terminated, s.stepInEpisode, s.episodeId].map((a) => Array.from(a));
+    const kept = recycled.sample(8, new Rng(99), 0);
+    const keptColumns = columns(kept);
+    let previous: ReturnType<typeof fresh.sample> | null = null;
+    for (let k = 0; k < 30; k++) {
+      const a = fresh.sample(32, rngF, k);
+      const b = recycled.sample(32, rngR, k, { recycle: true });
+      expect(columns(b)).toEqual(columns(a));
+      if (previous) expect(b.obs.buffer === previous.obs.buffer && b.obs.byteOffset === previous.obs.byteOffset).toBe(true);
+      previous = b;
+      fresh.updatePriorities(a.indices, { tdError: tdFor(a.indices, tdF) }, a.sampledAt);
+      recycled.updatePriorities(b.indices, { tdError: tdFor(b.indices, tdR) }, b.sampledAt);
+      // Windows of different lengths: a shorter batch over a longer one's region must read as zero where masked.
+      const len = k % 2 === 0 ? 9 : 4;
+      expect(windows(recycled.sampleSequences(6, len, rngR, k, { recycle: true }))).toEqual(windows(fresh.sampleSequences(6, len, rngF, k)));
+    }
+    expect(columns(kept)).toEqual(keptColumns);
+  });
+
   it("skips stale indices that the ring overwrote since sampling", () => {
     const env = new FakeVecEnv(2, 3);
     const buf = new ReplayBuffer(SPEC, { capacity: 20, sampler: "per" });
