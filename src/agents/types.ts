@@ -17,7 +17,8 @@ export type Scalars = Record<string, number>;
  * The shared replay buffer as an agent sees it during an update: draws are bound to the trainer's
  * replay Rng and update counter, so an agent decides what it needs (transitions for a critic,
  * windows for a dynamics model, or both) without owning the buffer. A batch is valid until the
- * next draw of its kind (the buffer recycles its memory), so an update must not keep one (the indices it returns are read before the next update draws).
+ * next draw of its kind (the buffer recycles its memory), so an update must not keep one; the
+ * indices it returns are read before the next update draws.
  */
 export interface ReplaySource {
   sample(n: number): SampledBatch;

@@ -5,6 +5,7 @@ import type { Rng } from "../core/rng.js";
 import type { Agent, AgentEnvSpec, AgentSettings } from "../agents/types.js";
 import { DqnAgent } from "../agents/dqn/agent.js";
 import { QttdmAgent } from "../agents/qttdm/agent.js";
+import { updatesDue } from "./cadence.js";
 import { loadCheckpoint } from "./checkpoint.js";
 
 export function createAgent(config: Config, spec: AgentEnvSpec, rng: Rng): Agent {
@@ -12,7 +13,7 @@ export function createAgent(config: Config, spec: AgentEnvSpec, rng: Rng): Agent
     agent: config.agent,
     disrc: config.disrc,
     totalSteps: config.experiment.totalSteps,
-    totalUpdates: plannedUpdates(config),
+    totalUpdates: updatesDue(0, config.experiment.totalSteps, config.train),
     batchSize: config.train.batchSize,
   };
   if (config.agent.kind === "qttdm") {
@@ -24,9 +25,3 @@ export function createAgent(config: Config, spec: AgentEnvSpec, rng: Rng): Agent
   return dqn;
 }
 
-/** Gradient updates a run makes: `gradientSteps` per `trainFreq` env steps from `learningStarts` on (the trainer's cadence). */
-export function plannedUpdates(config: Config): number {
-  const { learningStarts, trainFreq, gradientSteps } = config.train;
-  const rounds = Math.floor(config.experiment.totalSteps / trainFreq) - Math.floor(Math.max(0, learningStarts - 1) / trainFreq);
-  return Math.max(0, rounds) * gradientSteps;
-}

@@ -20,6 +20,7 @@ import { ReplayBuffer } from "../replay/buffer.js";
 import { sampleTelemetry } from "../replay/telemetry.js";
 import type { Agent, ReplaySource } from "../agents/types.js";
 import { createAgent } from "./agents.js";
+import { updatesDue } from "./cadence.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { Collector, type CollectorState } from "./collector.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
@@ -187,23 +188,21 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         progress?.update(state.envSteps, { episodicReturn: ep.return });
       }
 
-      if (state.envSteps >= cadence.learningStarts) {
-        const rounds = Math.floor(state.envSteps / cadence.trainFreq) - Math.floor(Math.max(before, cadence.learningStarts - 1) / cadence.trainFreq);
-        for (let r = 0; r < rounds * cadence.gradientSteps; r++) {
-          const upd = agent.update(replaySource);
-          buffer.updatePriorities(upd.indices, { tdError: upd.tdError, tdStd: upd.tdStd, surprise: upd.surprise }, upd.sampledAt);
-          state.updates += 1;
-          const tele = sampleTelemetry(upd.info).scalars;
-          window.add({
-            ...upd.scalars,
-            "replay/td_error_mean": tele.tdAbsMean,
-            "replay/reliability_mean": tele.reliabilityMean,
-            "replay/is_weight_mean": tele.isWeightMean,
-            "replay/alpha": tele.alpha,
-            "replay/beta": config.replay.sampler === "per" ? tele.isBeta : tele.beta,
-          });
-          if (state.updates % 100 === 1) logger.histogram("replay/sampled_reliability", upd.info.reliability, state.envSteps);
-        }
+      const due = updatesDue(before, state.envSteps, cadence);
+      for (let r = 0; r < due; r++) {
+        const upd = agent.update(replaySource);
+        buffer.updatePriorities(upd.indices, { tdError: upd.tdError, tdStd: upd.tdStd, surprise: upd.surprise }, upd.sampledAt);
+        state.updates += 1;
+        const tele = sampleTelemetry(upd.info).scalars;
+        window.add({
+          ...upd.scalars,
+          "replay/td_error_mean": tele.tdAbsMean,
+          "replay/reliability_mean": tele.reliabilityMean,
+          "replay/is_weight_mean": tele.isWeightMean,
+          "replay/alpha": tele.alpha,
+          "replay/beta": config.replay.sampler === "per" ? tele.isBeta : tele.beta,
+        });
+        if (state.updates % 100 === 1) logger.histogram("replay/sampled_reliability", upd.info.reliability, state.envSteps);
       }
 
       if (state.envSteps - state.lastLogStep >= logging.every) {
