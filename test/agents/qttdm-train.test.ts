@@ -16,6 +16,7 @@ const TINY = [
   "train.learningStarts=100",
   "train.batchSize=8",
   "train.trainFreq=20",
+  "train.gradientSteps=1",
   "agent.tdmTrain.batchSize=4",
   "agent.tdmTrain.updateEvery=1",
   "agent.qt.updateEvery=1",
