@@ -149,6 +149,8 @@ export const agentConfigSchema = z
     clipNorm: z.number().positive().nullable().default(10).describe("Global gradient-norm clip (null: off)."),
     double: z.boolean().default(true).describe("Double DQN target (argmax by the online net); false: vanilla max over the target net."),
     huberDelta: z.number().positive().default(1).describe("Huber loss threshold δ."),
+    maxAbsQ: z.number().positive().nullable().default(null)
+      .describe("Treat the critic as diverged (stop the run, keep the last good checkpoint) once the mean Q of a sampled batch leaves ±maxAbsQ; null: only NaN/Inf stop it. Q can run away while staying finite (to 10⁷ on LunarLander, whose returns stay within ±10³)."),
     target: targetSchema.prefault({}).describe("Target network updates."),
     exploration: explorationSchema.prefault({}).describe("ε-greedy exploration schedule."),
     encoderInit: z.string().nullable().default(null)

@@ -19,7 +19,12 @@ export class EnvError extends QttdmError {}
 export class FileFormatError extends QttdmError {}
 
 /** Training diverged (NaN/Inf loss or Q-values). */
-export class DivergenceError extends QttdmError {}
+export class DivergenceError extends QttdmError {
+  /** The run directory of the stopped run, where the trainer knows it. */
+  constructor(message: string, readonly runDir?: string) {
+    super(message);
+  }
+}
 
 /** Shorthand for printing a value in an error message. */
 export function show(value: unknown): string {

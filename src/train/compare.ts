@@ -9,7 +9,9 @@
  * - wall-clock per run and, for planning agents, the planning cost (ms per action).
  * A comparison is resumable: run it again with the same `out` and it keeps the finished runs it
  * finds there, resumes interrupted ones from their latest checkpoint, and trains the rest;
- * `summariseOnly` summarises what is there without training.
+ * `summariseOnly` summarises what is there without training. A run that diverges (NaN/Inf, or Q
+ * beyond `agent.maxAbsQ`) stops without stopping the others: it is summarised with what it logged,
+ * counted as diverged, and not retrained by a later compare (it would diverge again, deterministically).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -17,11 +19,11 @@ import { basename, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import { configToYaml, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { QttdmError } from "../core/errors.js";
+import { DivergenceError, QttdmError } from "../core/errors.js";
 import { envSpec } from "../envs/index.js";
 import { checkpointEnvSteps } from "./checkpoint.js";
 import { meanStd } from "./metrics.js";
-import { runStem, timestamp } from "./run-dir.js";
+import { DIVERGED_TAG, runStem, timestamp } from "./run-dir.js";
 
 export interface CompareOptions {
   configs: string[];
@@ -43,8 +45,10 @@ export interface RunOutcome {
   config: string;
   seed: number;
   runDir: string;
-  /** False for a run summarised before it reached experiment.totalSteps (summariseOnly). */
+  /** False for a run summarised before it reached experiment.totalSteps (summariseOnly) or that diverged. */
   finished: boolean;
+  /** The run stopped on divergence; its figures cover what it logged before. */
+  diverged: boolean;
 }
 
 export interface ConfigSummary {
@@ -52,6 +56,8 @@ export interface ConfigSummary {
   runs: number;
   /** Runs summarised before they finished (`summariseOnly`); their figures cover what they logged. */
   unfinishedRuns: number;
+  /** Runs that stopped on divergence (included in every figure with what they logged). */
+  divergedRuns: number;
   threshold: number;
   /** Per seed: env steps / seconds to the first eval mean ≥ threshold, null if never. */
   stepsToThreshold: (number | null)[];
@@ -94,9 +100,9 @@ export async function compare(opts: CompareOptions): Promise<{ dir: string; summ
   for (const job of jobs) {
     const earlier = earlierRun(job);
     const total = job.resolved.experiment.totalSteps;
-    if (earlier && (opts.summariseOnly || earlier.envSteps >= total)) {
-      outcomes.push({ config: job.config, seed: job.seed, runDir: earlier.runDir, finished: earlier.envSteps >= total });
-      print(`  found ${job.config} seed ${job.seed} at step ${Math.max(0, earlier.envSteps)}/${total}: ${earlier.runDir}`);
+    if (earlier && (opts.summariseOnly || earlier.envSteps >= total || earlier.diverged)) {
+      outcomes.push({ config: job.config, seed: job.seed, runDir: earlier.runDir, finished: earlier.envSteps >= total, diverged: earlier.diverged });
+      print(`  found ${job.config} seed ${job.seed} at step ${Math.max(0, earlier.envSteps)}/${total}${earlier.diverged ? " (diverged)" : ""}: ${earlier.runDir}`);
     } else if (opts.summariseOnly) {
       print(`  no run of ${job.config} seed ${job.seed} in ${out}`);
     } else {
@@ -111,9 +117,16 @@ export async function compare(opts: CompareOptions): Promise<{ dir: string; summ
   let next = 0;
   const runOne = async ({ job, resume }: (typeof todo)[number]): Promise<void> => {
     const t0 = performance.now();
-    const runDir = parallel === 0 ? await trainInThread(job.resolved, resume) : await trainInWorker(job.resolved, resume);
-    outcomes.push({ config: job.config, seed: job.seed, runDir, finished: true });
-    print(`  finished ${job.config} seed ${job.seed} in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${runDir}`);
+    const seconds = () => ((performance.now() - t0) / 1000).toFixed(0);
+    try {
+      const runDir = parallel === 0 ? await trainInThread(job.resolved, resume) : await trainInWorker(job.resolved, resume);
+      outcomes.push({ config: job.config, seed: job.seed, runDir, finished: true, diverged: false });
+      print(`  finished ${job.config} seed ${job.seed} in ${seconds()} s: ${runDir}`);
+    } catch (err) {
+      if (!(err instanceof DivergenceError && err.runDir)) throw err;
+      outcomes.push({ config: job.config, seed: job.seed, runDir: err.runDir, finished: false, diverged: true });
+      print(`  diverged ${job.config} seed ${job.seed} after ${seconds()} s: ${err.message}`);
+    }
   };
   const lanes = Array.from({ length: Math.max(1, parallel) }, async () => {
     while (next < todo.length) await runOne(todo[next++]!);
@@ -132,19 +145,19 @@ export async function compare(opts: CompareOptions): Promise<{ dir: string; summ
  * The run of `job` that an earlier compare into the same directory left (same name stem and the
  * same resolved config), the one furthest along; envSteps −1 when it has no checkpoint yet.
  */
-function earlierRun(job: Job): { runDir: string; envSteps: number } | null {
+function earlierRun(job: Job): { runDir: string; envSteps: number; diverged: boolean } | null {
   const runsDir = job.resolved.experiment.runsDir;
   if (!existsSync(runsDir)) return null;
   const stem = runStem(job.resolved);
   const yaml = configToYaml(job.resolved);
-  let best: { runDir: string; envSteps: number } | null = null;
+  let best: { runDir: string; envSteps: number; diverged: boolean } | null = null;
   for (const name of readdirSync(runsDir)) {
     if (!name.startsWith(stem)) continue;
     const runDir = join(runsDir, name);
     const configPath = join(runDir, "config.yaml");
     if (!existsSync(configPath) || readFileSync(configPath, "utf8") !== yaml) continue;
     const envSteps = checkpointEnvSteps(runDir) ?? -1;
-    if (!best || envSteps > best.envSteps) best = { runDir, envSteps };
+    if (!best || envSteps > best.envSteps) best = { runDir, envSteps, diverged: readMetrics(runDir).some((r) => r.tag === DIVERGED_TAG) };
   }
   return best;
 }
@@ -157,7 +170,10 @@ async function trainInThread(config: Config, resume?: string): Promise<string> {
 function trainInWorker(config: Config, resume?: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const worker = new Worker(new URL("./compare-worker.js", import.meta.url), { workerData: { config, resume } });
-    worker.once("message", (m: { runDir?: string; error?: string }) => (m.error ? reject(new Error(m.error)) : resolvePromise(m.runDir!)));
+    worker.once("message", (m: { runDir?: string; error?: string; diverged?: boolean }) => {
+      if (m.error === undefined) resolvePromise(m.runDir!);
+      else reject(m.diverged ? new DivergenceError(m.error, m.runDir) : new Error(m.error));
+    });
     worker.once("error", reject);
     worker.once("exit", (code) => code !== 0 && reject(new Error(`compare worker exited with code ${code}`)));
   });
@@ -228,7 +244,8 @@ export function summarise(configs: string[], outcomes: RunOutcome[], example: Co
     return {
       config,
       runs: runs.length,
-      unfinishedRuns: runs.filter((r) => !r.finished).length,
+      unfinishedRuns: runs.filter((r) => !r.finished && !r.diverged).length,
+      divergedRuns: runs.filter((r) => r.diverged).length,
       threshold,
       stepsToThreshold: stepsTo,
       secondsToThreshold: secondsTo,
@@ -257,7 +274,7 @@ export function summaryMarkdown(summaries: ConfigSummary[]): string {
   ];
   for (const s of summaries) {
     lines.push(
-      `| ${basename(s.config)} | ${s.runs}${s.unfinishedRuns ? ` (${s.unfinishedRuns} unfinished)` : ""} | ${s.medianStepsToThreshold ?? "not reached"} | ${fmt(s.finalMean)} ± ${fmt(s.finalStd)} | ${s.seedsSolved}/${s.runs} | ${fmt(s.secondHalfReturnVariance, 0)} | ${fmt(s.varianceRatioToUniform, 2)} | ${fmt(s.meanWallSeconds, 0)} | ${fmt(s.planningMsPerAction, 2)} |`,
+      `| ${basename(s.config)} | ${s.runs}${s.unfinishedRuns ? ` (${s.unfinishedRuns} unfinished)` : ""}${s.divergedRuns ? ` (${s.divergedRuns} diverged)` : ""} | ${s.medianStepsToThreshold ?? "not reached"} | ${fmt(s.finalMean)} ± ${fmt(s.finalStd)} | ${s.seedsSolved}/${s.runs} | ${fmt(s.secondHalfReturnVariance, 0)} | ${fmt(s.varianceRatioToUniform, 2)} | ${fmt(s.meanWallSeconds, 0)} | ${fmt(s.planningMsPerAction, 2)} |`,
     );
   }
   const per = summaries.map((s) => `- ${s.config}: steps to threshold per seed ${JSON.stringify(s.stepsToThreshold)}, final scores ${JSON.stringify(s.finalScores.map((x) => Math.round(x * 10) / 10))}`);

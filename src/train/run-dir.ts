@@ -10,6 +10,9 @@ import { configToYaml, validateConfig } from "../config/load.js";
 import { QttdmError } from "../core/errors.js";
 import type { Config } from "../config/schema.js";
 
+/** Tag of the text record a run that stopped on divergence leaves in its metrics (the reason). */
+export const DIVERGED_TAG = "run/diverged";
+
 export interface RunDir {
   root: string;
   configPath: string;

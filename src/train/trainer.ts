@@ -25,7 +25,7 @@ import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js"
 import { Collector, type CollectorState } from "./collector.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { ScalarWindow } from "./metrics.js";
-import { createRunDir, readRunConfig, runDirPaths, runRootOf, type RunDir } from "./run-dir.js";
+import { createRunDir, DIVERGED_TAG, readRunConfig, runDirPaths, runRootOf, type RunDir } from "./run-dir.js";
 
 export interface TrainOptions {
   config: Config;
@@ -242,9 +242,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     }
   } catch (err) {
     if (err instanceof DivergenceError) {
-      logger.text("run/diverged", err.message, state.envSteps);
+      logger.text(DIVERGED_TAG, err.message, state.envSteps);
       throw new DivergenceError(
         `${err.message}. The run stopped; ${lastCheckpointPath ? `the last good checkpoint is ${lastCheckpointPath}` : "no checkpoint had been written yet"}.`,
+        dir.root,
       );
     }
     throw err;

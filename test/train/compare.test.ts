@@ -66,6 +66,21 @@ describe("compare", () => {
     expect(repeat.summaries[0]!.finalScores).toEqual(full.summaries[0]!.finalScores);
   });
 
+  it("a diverged run is summarised as diverged, does not stop the others and is not retrained", async () => {
+    const out = mkdtempSync(join(tmpdir(), "qttdm-compare-diverged-"));
+    // A freshly initialised critic's mean Q is already off 0 by more than 1e-3: the bound is crossed at once.
+    const opts = { configs: ["lunarlander/dqn-uniform"], seeds: 2, steps: 400, set: [...tiny, "agent.maxAbsQ=1e-3"], out, workers: 0 };
+    const lines: string[] = [];
+    const { summaries } = await compare({ ...opts, print: (l) => lines.push(l) });
+    expect(summaries[0]).toMatchObject({ runs: 2, divergedRuns: 2, unfinishedRuns: 0, seedsSolved: 0 });
+    expect(lines.filter((l) => l.includes("diverged lunarlander/dqn-uniform seed"))).toHaveLength(2);
+    expect(readFileSync(join(out, "summary.md"), "utf8")).toContain("| 2 (2 diverged) |");
+    const again: string[] = [];
+    await compare({ ...opts, print: (l) => again.push(l) });
+    expect(again.filter((l) => l.includes("(diverged)"))).toHaveLength(2);
+    expect(again.join("\n")).not.toContain("runs to train");
+  });
+
   it("runs in worker threads from the CLI, and eval reads the runs' checkpoints", () => {
     const out = mkdtempSync(join(tmpdir(), "qttdm-compare-cli-"));
     const r = qttdm(["compare", "--configs", "lunarlander/dqn-uniform", "--seeds", "2", "--steps", "300", "--out", out, ...tiny.flatMap((s) => ["--set", s])], { timeoutMs: 170_000 });
@@ -97,5 +112,11 @@ describe("compare", () => {
     expect(first.trim().split("\n")).toHaveLength(21);
     expect(runSchedule("s2.jsonl")).toBe(first);
     expect(qttdm(["replay", "schedule", snapshot]).stderr).toContain("--steps");
+
+    // A run diverging in a worker thread is reported as such, and the comparison still completes.
+    const diverged = qttdm(["compare", "--configs", "lunarlander/dqn-uniform", "--seeds", "1", "--steps", "300", "--out", join(out, "diverged"), ...[...tiny, "agent.maxAbsQ=1e-3"].flatMap((s) => ["--set", s])]);
+    expect(diverged.status).toBe(0);
+    expect(diverged.stdout).toMatch(/diverged lunarlander\/dqn-uniform seed 1 after \d+ s: training diverged at update \d+/);
+    expect(readFileSync(join(out, "diverged", "summary.md"), "utf8")).toContain("| 1 (1 diverged) |");
   });
 });

@@ -49,4 +49,13 @@ describe("stopping a run", () => {
     const [run] = readdirSync(runs);
     expect(readdirSync(join(runs, run!, "checkpoints")).filter((f) => f.startsWith("step-")).length).toBeGreaterThan(0);
   });
+
+  it("agent.maxAbsQ stops a run whose Q leaves the bound while still finite", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-maxq-"));
+    // LunarLander's rewards reach ±100 and Q starts near 0, so a bound of 0.5 is crossed within a few hundred updates.
+    const config = loadConfig({ set: [`experiment.runsDir=${runs}`, "experiment.totalSteps=3000", "eval.every=0", "checkpoint.every=0", "agent.maxAbsQ=0.5", ...tiny] });
+    const err = await train({ config, progress: false, print: () => {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DivergenceError);
+    expect((err as Error).message).toMatch(/diverged at update \d+: mean Q -?[\d.e+-]+ of the sampled batch is outside ±agent.maxAbsQ = 0.5/);
+  });
 });

@@ -143,6 +143,9 @@ export class DqnAgent implements Agent {
     if (!Number.isFinite(result.loss) || !Number.isFinite(qMean)) {
       throw new DivergenceError(`training diverged at update ${this.updates + 1}: loss ${result.loss}, mean Q ${qMean}`);
     }
+    if (agent.maxAbsQ !== null && Math.abs(qMean) > agent.maxAbsQ) {
+      throw new DivergenceError(`training diverged at update ${this.updates + 1}: mean Q ${qMean} of the sampled batch is outside ±agent.maxAbsQ = ${agent.maxAbsQ}`);
+    }
     this.updates += 1;
     if (this.updates % agent.target.every === 0) {
       if (agent.target.mode === "hard") copyWeights(this.online, this.target);
