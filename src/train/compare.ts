@@ -150,16 +150,16 @@ function earlierRun(job: Job): { runDir: string; envSteps: number; diverged: boo
   if (!existsSync(runsDir)) return null;
   const stem = runStem(job.resolved);
   const yaml = configToYaml(job.resolved);
-  let best: { runDir: string; envSteps: number; diverged: boolean } | null = null;
+  let best: { runDir: string; envSteps: number } | null = null;
   for (const name of readdirSync(runsDir)) {
     if (!name.startsWith(stem)) continue;
     const runDir = join(runsDir, name);
     const configPath = join(runDir, "config.yaml");
     if (!existsSync(configPath) || readFileSync(configPath, "utf8") !== yaml) continue;
     const envSteps = checkpointEnvSteps(runDir) ?? -1;
-    if (!best || envSteps > best.envSteps) best = { runDir, envSteps, diverged: readMetrics(runDir).some((r) => r.tag === DIVERGED_TAG) };
+    if (!best || envSteps > best.envSteps) best = { runDir, envSteps };
   }
-  return best;
+  return best && { ...best, diverged: readMetrics(best.runDir).some((r) => r.tag === DIVERGED_TAG) };
 }
 
 async function trainInThread(config: Config, resume?: string): Promise<string> {
