@@ -13,6 +13,8 @@ export const networkSchema = z
       .describe("How many of the hidden layers form the encoder (trained at encoderLr); the rest and the output form the head."),
     activation: z.enum(["relu", "tanh", "gelu", "leaky_relu"]).default("relu").describe("Hidden activation."),
     dueling: z.boolean().default(false).describe("Dueling head: Q = V + A − mean(A)."),
+    layerNorm: z.boolean().default(false)
+      .describe("Layer-normalise each hidden layer before its activation (Dense → LayerNorm → activation, as PQN's critic): bounds the features the Q output is linear in, against over-estimation runaways."),
   })
   .strict();
 

@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError, show } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { Module, type InitSpec } from "./module.js";
-import { causalMask, checkActivation, dense, denseStack, embeddingLookup, layerNorm, matMul, type Activation, type DenseLayerSpec } from "./ops.js";
+import { activate, causalMask, checkActivation, dense, denseStack, embeddingLookup, layerNorm, matMul, type Activation, type DenseLayerSpec } from "./ops.js";
 
 function checkPositiveInt(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${what}: got ${show(v)}, expected a positive integer`);
@@ -60,42 +60,70 @@ export interface MlpOptions {
   kernelInit?: InitSpec;
   /** Init of the last layer's kernel and bias (e.g. `zeros` for QT-TDM's heads); default as the others. */
   lastInit?: InitSpec;
+  /**
+   * Layer-normalise every activated layer between its matmul and its activation (Dense → LayerNorm →
+   * activation, as PQN's critic), named `norm<i>` after layer `dense<i>`. Default false.
+   */
+  layerNorm?: boolean;
 }
 
-/** Multi-layer perceptron in → hidden… → out. Layers are named `dense0`, `dense1`, …. */
+/**
+ * Multi-layer perceptron in → hidden… → out. Layers are named `dense0`, `dense1`, …; with `layerNorm`, the
+ * norm of activated layer i is `norm<i>`.
+ */
 export class Mlp extends Module {
   readonly layers: Dense[];
+  /** Per layer, its layer norm (null where the layer has none). Empty without `layerNorm`. */
+  readonly norms: (LayerNorm | null)[];
+  /** Per layer, the activation applied after its norm (normed layers' Dense is linear). */
+  private readonly activations: Activation[];
   private readonly specs: DenseLayerSpec[];
 
   constructor(name: string, readonly inDim: number, readonly hidden: readonly number[], readonly outDim: number, rng: Rng, opts: MlpOptions = {}) {
     super(name);
     const dims = [inDim, ...hidden, outDim];
     this.layers = [];
+    this.norms = [];
+    this.activations = [];
     for (let i = 0; i + 1 < dims.length; i++) {
       const last = i + 2 === dims.length;
+      const act = checkActivation(last ? opts.outActivation ?? "linear" : opts.activation ?? "relu", `mlp ${name}`);
+      const normed = opts.layerNorm === true && act !== "linear";
       this.layers.push(
         this.addChild(
           new Dense(`dense${i}`, dims[i]!, dims[i + 1]!, rng, {
-            activation: last ? opts.outActivation ?? "linear" : opts.activation ?? "relu",
+            activation: normed ? "linear" : act,
             kernelInit: last && opts.lastInit ? opts.lastInit : opts.kernelInit,
             biasInit: last && opts.lastInit ? opts.lastInit : undefined,
           }),
         ),
       );
+      this.activations.push(act);
+      if (opts.layerNorm) this.norms.push(normed ? this.addChild(new LayerNorm(`norm${i}`, dims[i + 1]!, rng)) : null);
     }
     this.specs = this.layers.map((l) => ({ w: l.kernel, b: l.bias, act: l.activation }));
   }
 
   /**
-   * Runs all layers as one differentiable op (`denseStack`).
+   * Without layer norms, runs all layers as one differentiable op (`denseStack`).
    * @param x [..., in]
    * @param inputGrad false when x needs no gradient (raw observations): skips computing it
    * @returns [..., out]
    */
   apply(x: tf.Tensor, inputGrad = true): tf.Tensor {
     const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, this.inDim])) as tf.Tensor2D;
-    const y = denseStack(x2, this.specs, inputGrad);
+    const y = this.norms.length ? this.applyNormed(x2, inputGrad) : denseStack(x2, this.specs, inputGrad);
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), this.outDim]);
+  }
+
+  private applyNormed(x: tf.Tensor2D, inputGrad: boolean): tf.Tensor2D {
+    let h = x;
+    for (let i = 0; i < this.specs.length; i++) {
+      h = denseStack(h, [this.specs[i]!], i > 0 || inputGrad);
+      const norm = this.norms[i];
+      if (norm) h = activate(norm.apply(h), this.activations[i]!) as tf.Tensor2D;
+    }
+    return h;
   }
 }
 

@@ -133,6 +133,25 @@ function activationBackward(dy: tf.Tensor, y: tf.Tensor | null, z: tf.Tensor | n
   }
 }
 
+/**
+ * An activation as a standalone differentiable op, for layers that put something (a layer norm) between
+ * the matmul and the activation and so cannot fuse them.
+ */
+export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
+  switch (act) {
+    case "linear":
+      return x;
+    case "relu":
+      return tf.relu(x);
+    case "leaky_relu":
+      return tf.leakyRelu(x, LEAKY_SLOPE);
+    case "tanh":
+      return tf.tanh(x);
+    case "gelu":
+      return gelu(x);
+  }
+}
+
 /** tfjs fused matMul supports these activations directly. */
 function fusedName(act: Activation): tf.fused.Activation | null {
   if (act === "linear") return "linear";

@@ -45,8 +45,9 @@ const source = (b: SampledBatch): ReplaySource => ({
 });
 
 describe("DqnAgent", () => {
-  it("lowers its TD loss on a fixed batch against a frozen target, with a flat tensor count", () => {
-    const a = agent();
+  it.each([false, true])("lowers its TD loss on a fixed batch against a frozen target, with a flat tensor count (layerNorm %s)", (layerNorm) => {
+    const a = agent({ network: { hidden: [16, 16], layerNorm } });
+    expect([...a.online.params().keys()].filter((k) => k.includes("/norm")).length).toBe(layerNorm ? 4 : 0);
     const replay = source(fixedBatch(new Rng(1)));
     const first = a.update(replay);
     expect(first.tdError).toHaveLength(32);

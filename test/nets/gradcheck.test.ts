@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../src/backend/index.js";
 import { Rng } from "../../src/core/rng.js";
-import { CausalSelfAttention, TransformerBlock } from "../../src/nets/layers.js";
+import { CausalSelfAttention, Mlp, TransformerBlock } from "../../src/nets/layers.js";
 import { dense, denseStack, embeddingLookup, gelu, layerNorm, matMul, type Activation } from "../../src/nets/ops.js";
 import { gradCheck, randn } from "./helpers.js";
 
@@ -150,6 +150,51 @@ describe("attention and transformer block", () => {
     const { worst, where } = gradCheck(() => projected(blk.apply(x as tf.Variable<tf.Rank.R3>), 11), vars, rng, { coords: 3 });
     expect(worst, where).toBeLessThanOrEqual(0);
     blk.dispose();
+    x.dispose();
+  });
+});
+
+describe("layer-normed MLP", () => {
+  for (const activation of ["tanh", "gelu"] as const) {
+    it(`matches finite differences for ${activation}, input and parameters`, () => {
+      const rng = new Rng(13);
+      const mlp = new Mlp("q", 5, [6, 7], 3, rng, { activation, layerNorm: true });
+      const x = tf.variable(randn([4, 5], rng));
+      const vars = [x, ...mlp.params().values()];
+      const { worst, where } = gradCheck(() => projected(mlp.apply(x), 14), vars, rng, { coords: 3 });
+      expect(worst, where).toBeLessThanOrEqual(0);
+      mlp.dispose();
+      x.dispose();
+    });
+  }
+
+  it("relu: equals tfjs autodiff of plain ops (finite differences would straddle the kinks)", () => {
+    const rng = new Rng(15);
+    const mlp = new Mlp("q", 5, [6, 7], 3, rng, { layerNorm: true });
+    const x = tf.variable(randn([4, 5], rng));
+    const vars = [x, ...mlp.params().values()];
+    const plain = (): tf.Scalar => {
+      let h: tf.Tensor = x;
+      mlp.layers.forEach((layer, i) => {
+        h = tf.add(tf.matMul(h as tf.Tensor2D, layer.kernel), layer.bias!);
+        const norm = mlp.norms[i];
+        if (norm) {
+          const { mean, variance } = tf.moments(h, -1, true);
+          h = tf.relu(tf.add(tf.mul(tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, 1e-5))), norm.gamma), norm.beta));
+        }
+      });
+      return projected(h, 16);
+    };
+    const ours = tf.variableGrads(() => projected(mlp.apply(x), 16), vars);
+    const ref = tf.variableGrads(plain, vars);
+    expect(ours.value.dataSync()[0]).toBeCloseTo(ref.value.dataSync()[0]!, 4);
+    for (const v of vars) {
+      const a = ours.grads[v.name]!.dataSync();
+      const b = ref.grads[v.name]!.dataSync();
+      for (let i = 0; i < a.length; i++) expect(a[i], `${v.name}[${i}]`).toBeCloseTo(b[i]!, 4);
+    }
+    tf.dispose([ours.value, ref.value, ours.grads, ref.grads]);
+    mlp.dispose();
     x.dispose();
   });
 });

@@ -47,6 +47,29 @@ describe("modules", () => {
     m.dispose();
   });
 
+  it("Mlp with layerNorm normalises each activated layer before its activation, not the output", () => {
+    const m = new Mlp("q", 4, [8, 6], 3, new Rng(1), { layerNorm: true });
+    expect([...m.params().keys()]).toEqual([
+      "q/dense0/kernel", "q/dense0/bias", "q/norm0/gamma", "q/norm0/beta",
+      "q/dense1/kernel", "q/dense1/bias", "q/norm1/gamma", "q/norm1/beta",
+      "q/dense2/kernel", "q/dense2/bias",
+    ]);
+    expect(m.numParams()).toBe(new Mlp("p", 4, [8, 6], 3, new Rng(1)).numParams() + 2 * 8 + 2 * 6);
+    const x = tf.tensor2d([[1, -2, 3, 0.5], [100, 50, -70, 20]]);
+    // With γ = 1, β = 0 the first layer's output is relu of a zero-mean, unit-variance row, whatever the input scale.
+    const pre = m.norms[0]!.apply(m.layers[0]!.apply(x)) as tf.Tensor2D;
+    const mean = tf.mean(pre, 1).arraySync() as number[];
+    const variance = tf.moments(pre, 1).variance.arraySync() as number[];
+    for (const v of mean) expect(v).toBeCloseTo(0, 5);
+    for (const v of variance) expect(v).toBeCloseTo(1, 3);
+    const h = tf.relu(pre);
+    const y = m.layers[2]!.apply(tf.relu(m.norms[1]!.apply(m.layers[1]!.apply(h)))).arraySync();
+    expect(m.apply(x).arraySync()).toEqual(y);
+    // Outputs stay unnormalised: scaling the last layer scales Q.
+    expect(m.norms[2]).toBeNull();
+    m.dispose();
+  });
+
   it("rejects bad sizes with the layer name", () => {
     expect(() => new Dense("d", 0, 2, new Rng(1))).toThrow(ConfigError);
     expect(() => new Transformer("t", { layers: 1, dim: 10, heads: 3 }, new Rng(1))).toThrow(/not divisible by heads 3/);

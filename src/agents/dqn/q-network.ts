@@ -17,7 +17,7 @@ export class QNetwork extends Module {
 
   constructor(name: string, readonly obsDim: number, readonly numActions: number, cfg: NetworkConfig, rng: Rng) {
     super(name);
-    const { hidden, encoderLayers, activation } = cfg;
+    const { hidden, encoderLayers, activation, layerNorm } = cfg;
     if (encoderLayers > hidden.length) {
       throw new ConfigError(
         `config key "agent.network.encoderLayers": got ${encoderLayers}; expected at most the number of hidden layers (${hidden.length})`,
@@ -25,17 +25,17 @@ export class QNetwork extends Module {
     }
     const latent = hidden[encoderLayers - 1]!;
     this.encoder = this.addChild(
-      new Mlp("encoder", obsDim, hidden.slice(0, encoderLayers - 1), latent, rng, { activation, outActivation: activation }),
+      new Mlp("encoder", obsDim, hidden.slice(0, encoderLayers - 1), latent, rng, { activation, outActivation: activation, layerNorm }),
     );
     const headHidden = hidden.slice(encoderLayers);
     if (cfg.dueling) {
       // Extra hidden layers (if any) sit between the encoder and the dueling streams.
       this.head = headHidden.length
-        ? this.addChild(new Mlp("head", latent, headHidden.slice(0, -1), headHidden[headHidden.length - 1]!, rng, { activation, outActivation: activation }))
+        ? this.addChild(new Mlp("head", latent, headHidden.slice(0, -1), headHidden[headHidden.length - 1]!, rng, { activation, outActivation: activation, layerNorm }))
         : null;
       this.dueling = this.addChild(new DuelingHead("dueling", headHidden.length ? headHidden[headHidden.length - 1]! : latent, numActions, rng));
     } else {
-      this.head = this.addChild(new Mlp("head", latent, headHidden, numActions, rng, { activation }));
+      this.head = this.addChild(new Mlp("head", latent, headHidden, numActions, rng, { activation, layerNorm }));
       this.dueling = null;
     }
   }
