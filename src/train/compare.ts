@@ -236,7 +236,9 @@ export function summarise(configs: string[], outcomes: RunOutcome[], example: Co
       finals.push(last.length ? meanStd(last).mean : NaN);
       const returns = recs.filter((r) => r.tag === "charts/episodic_return" && typeof r.value === "number");
       const total = Math.max(...recs.map((r) => r.step), 1);
-      secondHalf.push(meanStd(returns.filter((r) => r.step > total / 2).map((r) => r.value!)).std ** 2);
+      // A run that finished fewer than two episodes in its second half has no spread to measure.
+      const late = returns.filter((r) => r.step > total / 2).map((r) => r.value!);
+      if (late.length >= 2) secondHalf.push(meanStd(late).std ** 2);
       planning.push(...recs.filter((r) => r.tag === "planner/ms_per_action" && typeof r.value === "number").map((r) => r.value!));
     }
     const solvedSteps = stepsTo.filter((s): s is number => s !== null).sort((a, b) => a - b);
