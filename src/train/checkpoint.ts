@@ -8,7 +8,7 @@
  * moment leaves either the previous checkpoint or the new one, never a half-written one.
  */
 import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { FileFormatError } from "../core/errors.js";
 import type { AgentState } from "../agents/types.js";
 
@@ -58,9 +58,13 @@ export async function saveCheckpoint(checkpointsDir: string, name: string, c: Ch
   return final;
 }
 
-/** Accepts a run directory, its checkpoints directory, or one checkpoint directory. */
+/** Accepts a run directory, its checkpoints directory, its `latest` pointer, or one checkpoint directory. */
 export function resolveCheckpointDir(path: string): string {
   if (!existsSync(path)) throw new FileFormatError(`checkpoint not found: ${path}`);
+  if (!statSync(path).isDirectory()) {
+    if (basename(path) === "latest") return join(dirname(path), readFileSync(path, "utf8").trim());
+    throw new FileFormatError(`checkpoint ${path}: is a file; expected a run directory, its checkpoints directory, a step-* checkpoint directory or the "latest" pointer`);
+  }
   if (existsSync(join(path, "trainer.json"))) return path;
   const dir = existsSync(join(path, "checkpoints")) ? join(path, "checkpoints") : path;
   const pointer = join(dir, "latest");

@@ -4,6 +4,7 @@
  */
 import { selectBackend } from "../backend/index.js";
 import { Rng } from "../core/rng.js";
+import type { Agent } from "../agents/types.js";
 import { makeEnv } from "../envs/index.js";
 import type { Env } from "../envs/types.js";
 import { createAgent } from "./agents.js";
@@ -11,6 +12,14 @@ import { loadCheckpoint } from "./checkpoint.js";
 import { readRunConfig } from "./run-dir.js";
 
 export type GreedyPolicy = (obs: Float32Array) => number | Float32Array;
+
+/** The agent's greedy action for one observation: a discrete action is the one integer, a continuous one the whole vector. */
+export function greedyPolicy(agent: Agent, step: () => number, rng: Rng): GreedyPolicy {
+  return (o) => {
+    const a = agent.act(o, 1, "greedy", step(), rng);
+    return a instanceof Int32Array ? a[0]! : a;
+  };
+}
 
 export interface EvalResult {
   seeds: number[];
@@ -73,7 +82,7 @@ export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<E
   const rng = new Rng(0);
   try {
     agent.load(ckpt.agent);
-    const r = evaluate(env, (o) => agent.act(o, 1, "greedy", 0, rng)[0]!, opts.episodes, opts.seed ?? config.eval.seed, opts.record);
+    const r = evaluate(env, greedyPolicy(agent, () => 0, rng), opts.episodes, opts.seed ?? config.eval.seed, opts.record);
     return { checkpoint: ckpt.dir, ...r };
   } finally {
     agent.dispose();

@@ -23,7 +23,7 @@ import { createAgent } from "./agents.js";
 import { updatesDue } from "./cadence.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { Collector, type CollectorState } from "./collector.js";
-import { evaluate, type EvalResult } from "./evaluate.js";
+import { evaluate, greedyPolicy, type EvalResult } from "./evaluate.js";
 import { ScalarWindow } from "./metrics.js";
 import { createRunDir, DIVERGED_TAG, readRunConfig, runDirPaths, runRootOf, type RunDir } from "./run-dir.js";
 
@@ -157,12 +157,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   };
 
   const runEval = (): EvalResult => {
-    // A discrete action is the one integer; a continuous one is the whole vector.
-    const policy = (o: Float32Array) => {
-      const a = agent.act(o, 1, "greedy", state.envSteps, actRng);
-      return a instanceof Int32Array ? a[0]! : a;
-    };
-    const r = evaluate(evalEnv, policy, config.eval.episodes, config.eval.seed);
+    const r = evaluate(evalEnv, greedyPolicy(agent, () => state.envSteps, actRng), config.eval.episodes, config.eval.seed);
     logger.scalar("eval/episodic_return", r.mean, state.envSteps);
     logger.scalar("eval/episodic_return_std", r.std, state.envSteps);
     writeFileSync(join(dir.evalDir, `step-${String(state.envSteps).padStart(9, "0")}.json`), JSON.stringify({ step: state.envSteps, ...r }, null, 1));

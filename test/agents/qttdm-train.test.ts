@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { resolveTdmArch } from "../../src/agents/tdm/model.js";
 import { loadConfig } from "../../src/config/load.js";
 import { listEnvs } from "../../src/envs/index.js";
+import { evaluateCheckpoint } from "../../src/train/evaluate.js";
 import { train } from "../../src/train/trainer.js";
 
 const quiet = { progress: false, print: () => {} };
@@ -37,13 +38,16 @@ const TINY = [
   "logging.every=50",
 ];
 
-/** `evaluate`: run the final greedy evaluation (only where a poor policy ends episodes quickly). */
-const PRESETS: { name: string; env: string; evaluate: boolean }[] = [
+/**
+ * `evaluate`: run the final greedy evaluation, then `qttdm eval`'s evaluation of the saved agent (only
+ * where a poor policy ends episodes quickly); `actionDims` of the env's continuous actions.
+ */
+const PRESETS: { name: string; env: string; evaluate: boolean; actionDims?: number }[] = [
   { name: "lunarlander/qttdm", env: "LunarLander-v3", evaluate: false },
   { name: "lunarlander-continuous/qttdm", env: "LunarLanderContinuous-v3", evaluate: false },
-  { name: "inverted-pendulum/qttdm", env: "InvertedPendulum-v5", evaluate: true },
+  { name: "inverted-pendulum/qttdm", env: "InvertedPendulum-v5", evaluate: true, actionDims: 1 },
   { name: "hopper/qttdm", env: "Hopper-v5", evaluate: false },
-  { name: "humanoid/qttdm", env: "Humanoid-v5", evaluate: true },
+  { name: "humanoid/qttdm", env: "Humanoid-v5", evaluate: true, actionDims: 17 },
 ];
 
 describe("qttdm presets train end to end (tiny sizes)", () => {
@@ -61,7 +65,12 @@ describe("qttdm presets train end to end (tiny sizes)", () => {
       const s = await train({ config, ...quiet, stopAfter: p.evaluate ? undefined : 160 });
       expect(s.envSteps).toBe(160);
       expect(s.updates).toBe(4); // a round every 20 steps from step 100
-      if (p.evaluate) expect(Number.isFinite(s.finalEval!.mean)).toBe(true);
+      if (!p.evaluate) return;
+      expect(Number.isFinite(s.finalEval!.mean)).toBe(true);
+      // The saved agent, through the run's `latest` pointer, acts with whole action vectors.
+      const saved = await evaluateCheckpoint({ checkpoint: join(s.runDir, "checkpoints", "latest"), episodes: 1, record: true });
+      expect(Number.isFinite(saved.mean)).toBe(true);
+      for (const a of saved.trajectories![0]!.actions) expect((a as number[]).length).toBe(p.actionDims);
     });
   }
 });
