@@ -30,6 +30,14 @@ export interface LoadedCheckpoint {
   replayPath: string | null;
 }
 
+/** The file in a checkpoints directory that names its newest checkpoint. */
+const LATEST = "latest";
+
+/** The checkpoint directory a `latest` pointer names (a sibling of the pointer). */
+function followLatest(pointer: string): string {
+  return join(dirname(pointer), readFileSync(pointer, "utf8").trim());
+}
+
 export function checkpointName(step: number): string {
   return `step-${String(step).padStart(9, "0")}`;
 }
@@ -54,7 +62,7 @@ export async function saveCheckpoint(checkpointsDir: string, name: string, c: Ch
   renameSync(tmp, final);
   const pointerTmp = join(checkpointsDir, `.latest-${process.pid}`);
   writeDurable(pointerTmp, Buffer.from(`${name}\n`));
-  renameSync(pointerTmp, join(checkpointsDir, "latest"));
+  renameSync(pointerTmp, join(checkpointsDir, LATEST));
   return final;
 }
 
@@ -62,13 +70,13 @@ export async function saveCheckpoint(checkpointsDir: string, name: string, c: Ch
 export function resolveCheckpointDir(path: string): string {
   if (!existsSync(path)) throw new FileFormatError(`checkpoint not found: ${path}`);
   if (!statSync(path).isDirectory()) {
-    if (basename(path) === "latest") return join(dirname(path), readFileSync(path, "utf8").trim());
+    if (basename(path) === LATEST) return followLatest(path);
     throw new FileFormatError(`checkpoint ${path}: is a file; expected a run directory, its checkpoints directory, a step-* checkpoint directory or the "latest" pointer`);
   }
   if (existsSync(join(path, "trainer.json"))) return path;
   const dir = existsSync(join(path, "checkpoints")) ? join(path, "checkpoints") : path;
-  const pointer = join(dir, "latest");
-  if (existsSync(pointer)) return join(dir, readFileSync(pointer, "utf8").trim());
+  const pointer = join(dir, LATEST);
+  if (existsSync(pointer)) return followLatest(pointer);
   const steps = readdirSync(dir).filter((n) => n.startsWith("step-") && statSync(join(dir, n)).isDirectory()).sort();
   if (steps.length === 0) throw new FileFormatError(`no checkpoint in ${dir}: expected a "latest" pointer or step-* directories`);
   return join(dir, steps[steps.length - 1]!);
