@@ -13,7 +13,7 @@ export const evalCommand: CommandModule<object, Args> = {
   describe: "Evaluate a saved agent greedily on fixed seeds",
   builder: (y) =>
     y
-      .option("checkpoint", { type: "string", demandOption: true, describe: "Run directory, its checkpoints/ or one checkpoint directory" })
+      .option("checkpoint", { type: "string", demandOption: true, describe: "Run directory, its checkpoints/, its checkpoints/latest pointer or one checkpoint directory" })
       .option("episodes", { type: "number", default: 5, describe: "Episodes (seeds seed..seed+N-1)" })
       .option("seed", { type: "number", describe: "First seed (default: the run's eval.seed)" })
       .option("record", { type: "string", describe: "Write the results with per-step trajectories to this JSON file" })
