@@ -160,7 +160,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     const r = evaluate(evalEnv, greedyPolicy(agent, () => state.envSteps, actRng), config.eval.episodes, config.eval.seed);
     logger.scalar("eval/episodic_return", r.mean, state.envSteps);
     logger.scalar("eval/episodic_return_std", r.std, state.envSteps);
-    writeFileSync(join(dir.evalDir, `step-${String(state.envSteps).padStart(9, "0")}.json`), JSON.stringify({ step: state.envSteps, ...r }, null, 1));
+    writeFileSync(evalResultPath(dir, state.envSteps), JSON.stringify({ step: state.envSteps, ...r }, null, 1));
     state.evals.push({ step: state.envSteps, mean: r.mean, std: r.std });
     progress?.update(state.envSteps, { evalReturn: r.mean });
     return r;
@@ -265,6 +265,11 @@ function crossed(before: number, after: number, every: number): boolean {
   return Math.floor(after / every) > Math.floor(before / every);
 }
 
+/** Where the evaluation at `step` is written; named like the checkpoint of that step. */
+function evalResultPath(dir: RunDir, step: number): string {
+  return join(dir.evalDir, `${checkpointName(step)}.json`);
+}
+
 function lastEvalResult(dir: RunDir, step: number): EvalResult {
-  return JSON.parse(readFileSync(join(dir.evalDir, `step-${String(step).padStart(9, "0")}.json`), "utf8")) as EvalResult;
+  return JSON.parse(readFileSync(evalResultPath(dir, step), "utf8")) as EvalResult;
 }
