@@ -45,6 +45,20 @@ export const targetSchema = z
   })
   .strict();
 
+export const churnSchema = z
+  .object({
+    mode: z.enum(["off", "fixed", "auto"]).default("off")
+      .describe("Value-churn reduction (CHAIN, Tang & Berseth 2024): add λ·mean over a reference batch of states and all actions of (Q_θ(s, ·) − Q_θ′(s, ·))², θ′ the critic as it was before its last update, so that an update moves Q little on the states it is not about. off; fixed: λ = weight; auto: λ = scale · running mean TD loss / running mean churn loss (CHAIN's auto variant)."),
+    weight: z.number().min(0).default(1).describe("λ in mode fixed; in mode auto, λ until a churn loss has been measured."),
+    scale: z.number().positive().default(0.05).describe("Mode auto: the churn term's target size relative to the TD loss (CHAIN's 0.05)."),
+    horizon: positiveInt().default(10_000)
+      .describe("Mode auto: the running means are exact over the first `horizon` updates, then exponential with rate 1/horizon (CHAIN averages its last 50k updates; an exponential mean keeps no history in the checkpoint)."),
+    batchSize: positiveInt().nullable().default(null)
+      .describe("States in the reference batch, drawn uniformly from the replay apart from the training batch (null: train.batchSize)."),
+  })
+  .strict();
+export type ChurnConfig = z.infer<typeof churnSchema>;
+
 /** TDM architecture presets: `small`/`medium` for a CPU, `large` as the QT-TDM paper (5 layers, width 256, context 20). */
 export const TDM_SIZES = ["small", "medium", "large"] as const;
 export type TdmSize = (typeof TDM_SIZES)[number];
@@ -154,6 +168,7 @@ export const agentConfigSchema = z
     maxAbsQ: z.number().positive().nullable().default(null)
       .describe("Treat the critic as diverged (stop the run, keep the last good checkpoint) once the mean Q of a sampled batch leaves ±maxAbsQ; null: only NaN/Inf stop it. Q can run away while staying finite (to 10⁷ on LunarLander, whose returns stay within ±10³)."),
     target: targetSchema.prefault({}).describe("Target network updates."),
+    churn: churnSchema.prefault({}).describe("Value-churn reduction of the DQN critic (CHAIN)."),
     exploration: explorationSchema.prefault({}).describe("ε-greedy exploration schedule."),
     encoderInit: z.string().nullable().default(null)
       .describe("Initialise the encoder from this checkpoint (run dir or checkpoint dir) of an earlier run."),

@@ -23,6 +23,8 @@ export type Scalars = Record<string, number>;
 export interface ReplaySource {
   sample(n: number): SampledBatch;
   sampleSequences(n: number, len: number): SequenceBatch;
+  /** Observations [n · obsDim] of n stored transitions drawn uniformly, not for training on (reference states). */
+  sampleObservations(n: number): Float32Array;
 }
 
 /** What an update gives back to the replay buffer and the logger. */

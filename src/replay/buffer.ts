@@ -635,6 +635,26 @@ export class ReplayBuffer {
     };
   }
 
+  /**
+   * The observations of n stored transitions drawn uniformly, written into `out` (reference states,
+   * such as churn reduction's). Apart from the draws taken from `rng`, the sampler's state and
+   * telemetry are left alone: these states are not trained on.
+   */
+  sampleObservations(n: number, rng: Rng, out: Float32Array = new Float32Array(n * this.store.obsDim)): Float32Array {
+    const size = this.size;
+    if (size === 0) throw new QttdmError("cannot sample from an empty replay buffer");
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`sample size must be a positive integer, got ${show(n)}`);
+    const d = this.store.obsDim;
+    if (out.length < n * d) throw new RangeError(`sampleObservations: out holds ${out.length} floats, ${n} observations need ${n * d}`);
+    const src = this.store.obs;
+    const stride = this.store.stride;
+    for (let b = 0; b < n; b++) {
+      const o = rng.integers(0, size) * stride;
+      for (let k = 0, p = b * d; k < d; k++) out[p + k] = src[o + k]!;
+    }
+    return out;
+  }
+
   /** Follow the episode from i for up to nStep rewards, stopping at its end or its latest stored step. */
   private nStepReturn(i: number, b: number, returns: Float32Array, boot: Float32Array, discount: Float32Array, done: Uint8Array): void {
     const st = this.store;

@@ -92,6 +92,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const replaySource: ReplaySource = {
     sample: (n) => buffer.sample(n, replayRng, state.updates, { recycle: true }),
     sampleSequences: (n, len) => buffer.sampleSequences(n, len, replayRng, state.updates, { recycle: true }),
+    sampleObservations: (n) => buffer.sampleObservations(n, replayRng),
   };
   const window = new ScalarWindow();
   let state = { envSteps: 0, updates: 0, episodes: 0, lastLogStep: 0, evals: [] as TrainerState["evals"] };

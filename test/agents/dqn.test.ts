@@ -37,11 +37,15 @@ function fixedBatch(rng: Rng, weights = 1): SampledBatch {
   };
 }
 
+/** Reference states of churn reduction: the same 32 random observations every draw. */
+const referenceStates = new Rng(9).fillNormal(new Float32Array(32 * OBS));
+
 const source = (b: SampledBatch): ReplaySource => ({
   sample: () => b,
   sampleSequences: () => {
     throw new Error("the dqn agent samples no sequences");
   },
+  sampleObservations: (n) => referenceStates.slice(0, n * OBS),
 });
 
 describe("DqnAgent", () => {
@@ -99,5 +103,54 @@ describe("DqnAgent", () => {
     expect(a.optimizer.learningRate(0)).toBeCloseTo(5e-5, 12);
     expect(agent().update(replay).scalars["charts/learning_rate"]).toBe(3e-3);
     a.dispose();
+  });
+
+  describe("churn reduction (agent.churn)", () => {
+    /** Mean |ΔQ| on the reference states over updates 2…21 of a fixed batch. */
+    function churnOver(churn: Record<string, unknown>): { drift: number; scalars: Record<string, number>[] } {
+      const a = agent({ churn });
+      const replay = source(fixedBatch(new Rng(6)));
+      const probe = tf.tensor2d(referenceStates, [32, OBS]);
+      const qOnProbe = () => {
+        const q = tf.tidy(() => a.online.apply(probe));
+        const values = Array.from(q.dataSync());
+        q.dispose();
+        return values;
+      };
+      const scalars = [a.update(replay).scalars];
+      const q0 = qOnProbe();
+      const tensors = tf.memory().numTensors;
+      for (let i = 0; i < 20; i++) scalars.push(a.update(replay).scalars);
+      expect(tf.memory().numTensors).toBe(tensors);
+      const q1 = qOnProbe();
+      probe.dispose();
+      a.dispose();
+      return { drift: q0.reduce((s, v, i) => s + Math.abs(v - q1[i]!), 0) / q0.length, scalars };
+    }
+
+    it("holds Q on the reference states: a heavy churn term moves them far less than plain TD updates", () => {
+      const plain = churnOver({ mode: "off" });
+      const held = churnOver({ mode: "fixed", weight: 1e4 });
+      expect(plain.scalars[1]!["losses/churn_loss"]).toBeUndefined();
+      expect(held.scalars[1]!["losses/churn_coef"]).toBe(1e4);
+      // The first update has nothing to hold on to (the previous network is the current one).
+      expect(held.scalars[0]!["losses/churn_loss"]).toBe(0);
+      expect(held.scalars[1]!["losses/churn_loss"]).toBeGreaterThan(0);
+      expect(held.drift).toBeLessThan(0.2 * plain.drift);
+    });
+
+    it("mode auto sets λ = scale · mean TD loss / mean churn loss from the earlier updates", () => {
+      const { scalars } = churnOver({ mode: "auto", weight: 7, scale: 0.05, horizon: 4 });
+      expect(scalars[0]!["losses/churn_coef"]).toBe(7);
+      expect(scalars[1]!["losses/churn_coef"]).toBe(7); // no churn measured yet (update 1's was 0)
+      let td = 0;
+      let churn = 0;
+      scalars.forEach((s, i) => {
+        if (i >= 2) expect(s["losses/churn_coef"]!).toBeCloseTo((0.05 * td) / churn, 6);
+        const rate = 1 / Math.min(i + 1, 4);
+        td += (s["losses/td_loss"]! - td) * rate;
+        churn += (s["losses/churn_loss"]! - churn) * rate;
+      });
+    });
   });
 });

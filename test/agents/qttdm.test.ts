@@ -53,7 +53,7 @@ function filledReplay(agent: QttdmAgent, set: string[] = []): ReplaySource {
     }
   }
   const r = new Rng(10);
-  return { sample: (n) => buf.sample(n, r), sampleSequences: (n, len) => buf.sampleSequences(n, len, r) };
+  return { sample: (n) => buf.sample(n, r), sampleSequences: (n, len) => buf.sampleSequences(n, len, r), sampleObservations: (n) => buf.sampleObservations(n, r) };
 }
 
 describe("QttdmAgent", () => {

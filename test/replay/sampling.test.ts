@@ -81,6 +81,30 @@ describe("sampling", () => {
     expect(Math.max(...b.indices)).toBeLessThan(40);
   });
 
+  it("draws reference observations uniformly whatever the priorities, leaving the sampler's state and counts alone", () => {
+    const { buf, env } = filled({ capacity: 64, sampler: "per", alpha: 1 }, 16);
+    const all = Int32Array.from({ length: 64 }, (_, i) => i);
+    buf.updatePriorities(all, { tdError: Float32Array.from(all, (i) => (i === 5 ? 1000 : 0.01)) });
+    const state = structuredClone(buf.samplerState());
+    const counts = buf.statistic("timesSampled").slice();
+    const stored = new Set<string>();
+    for (const [e, info] of env.episodes) for (let t = 0; t < info.length; t++) stored.add(String(obsValue(e, t, 0)) + "," + String(obsValue(e, t, 1)));
+    const hits = new Map<string, number>();
+    const draws = 64_000;
+    const obs = buf.sampleObservations(draws, new Rng(4));
+    for (let j = 0; j < draws; j++) {
+      const key = `${obs[j * OBS_DIM]},${obs[j * OBS_DIM + 1]}`;
+      expect(stored.has(key)).toBe(true);
+      hits.set(key, (hits.get(key) ?? 0) + 1);
+    }
+    // 64 stored transitions, ~1,000 draws each: none (not even the heavily prioritised one) far off.
+    expect(hits.size).toBe(64);
+    for (const n of hits.values()) expect(Math.abs(n - 1000)).toBeLessThan(150);
+    expect(buf.samplerState()).toEqual(state);
+    expect(buf.statistic("timesSampled")).toEqual(counts);
+    expect(() => new ReplayBuffer(SPEC, {}).sampleObservations(4, new Rng(1))).toThrow(/empty/);
+  });
+
   it("returns columns that match the stored transitions", () => {
     const { buf, env } = filled({ capacity: 200, sampler: "per" }, 30);
     const b = buf.sample(64, new Rng(3));

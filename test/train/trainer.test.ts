@@ -83,13 +83,15 @@ describe("trainer", () => {
     expect(errors[errors.length - 1]!).toBeLessThan(0.5 * errors[0]!);
   });
 
-  it("a resumed run produces exactly the metrics of an uninterrupted one", async () => {
+  // Churn reduction keeps a second copy of the critic and running loss means: both must be restored.
+  it.each([[[]], [["agent.churn.mode=auto"]]])("a resumed run produces exactly the metrics of an uninterrupted one (%j)", async (extra: string[]) => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-resume-"));
-    const full = await train({ config: tinyConfig(join(runs, "a")), ...quiet });
-    const part = await train({ config: tinyConfig(join(runs, "b")), stopAfter: 500, ...quiet });
+    const full = await train({ config: tinyConfig(join(runs, "a"), extra), ...quiet });
+    const part = await train({ config: tinyConfig(join(runs, "b"), extra), stopAfter: 500, ...quiet });
     expect(part.interrupted).toBe(true);
     expect(part.envSteps).toBe(500);
-    const resumed = await train({ config: tinyConfig(join(runs, "unused")), resume: part.runDir, ...quiet });
+    if (extra.length) expect(records(full.runDir).some((r) => r.tag === "losses/churn_coef")).toBe(true);
+    const resumed = await train({ config: tinyConfig(join(runs, "unused"), extra), resume: part.runDir, ...quiet });
     expect(resumed.runDir).toBe(part.runDir);
     expect(resumed.envSteps).toBe(1200);
     expect(records(part.runDir)).toEqual(records(full.runDir));

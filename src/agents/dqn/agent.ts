@@ -1,13 +1,14 @@
 /**
  * The DQN critic agent: Double DQN (or vanilla) targets, Huber loss, Adam with separate encoder and
  * head learning rates and global-norm clipping, a target network (hard copy or Polyak), ε-greedy
- * exploration on a schedule, optional dueling head, and optional DISRC loss scaling.
+ * exploration on a schedule, optional dueling head, optional DISRC loss scaling and optional value-churn
+ * reduction (CHAIN).
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, DivergenceError } from "../../core/errors.js";
 import type { Rng } from "../../core/rng.js";
 import { scheduleValue, type ScheduleSpec } from "../../core/schedule.js";
-import { Adam } from "../../nets/optim.js";
+import { Adam, type LossOutput } from "../../nets/optim.js";
 import { copyWeights, decodeArrays, loadWeights, polyakUpdate, saveWeights } from "../../nets/weights.js";
 import type { LrDecayConfig } from "../config.js";
 import { SurpriseModel } from "../disrc.js";
@@ -25,11 +26,15 @@ export class DqnAgent implements Agent {
   readonly target: QNetwork;
   readonly optimizer: Adam;
   readonly surprise: SurpriseModel | null;
+  /** The online network before its last update (churn reduction's reference), or null when that is off. */
+  readonly previous: QNetwork | null;
   readonly obsDim: number;
   readonly numActions: number;
   private readonly epsilon: ScheduleSpec;
   /** Gradient updates done. */
   updates = 0;
+  /** Running means of the TD and churn losses (churn mode auto), over `count` updates so far. */
+  private churnMeans = { count: 0, td: 0, churn: 0 };
 
   constructor(readonly settings: AgentSettings, spec: AgentEnvSpec, rng: Rng) {
     const { agent, disrc } = settings;
@@ -44,6 +49,8 @@ export class DqnAgent implements Agent {
     this.online = new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
     this.target = new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
     copyWeights(this.online, this.target);
+    this.previous = agent.churn.mode === "off" ? null : new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
+    if (this.previous) copyWeights(this.online, this.previous);
     const headParams = new Map([...this.online.params()].filter(([name]) => !name.startsWith("q/encoder/")));
     this.optimizer = new Adam(
       [
@@ -127,16 +134,28 @@ export class DqnAgent implements Agent {
       return tdTarget(tf.tensor1d(b.returns), discount, this.target.apply(next), agent.double ? this.online.apply(next) : null);
     });
     scalars["charts/learning_rate"] = this.optimizer.learningRate(HEAD_GROUP);
+    const churn = this.previous ? this.churnReference(replay) : null;
     let result;
     try {
-      result = this.optimizer.step(() => {
+      result = this.optimizer.step((): LossOutput => {
         const q = gatherActions(this.online.apply(obs), actions);
         const td = tf.sub(y, q);
-        const loss = tf.div(tf.sum(tf.mul(w, huber(td, agent.huberDelta))), b.n) as tf.Scalar;
-        return { loss, aux: { td, q } };
+        const tdLoss = tf.div(tf.sum(tf.mul(w, huber(td, agent.huberDelta))), b.n) as tf.Scalar;
+        if (!churn) return { loss: tdLoss, aux: { td, q } };
+        const churnLoss = tf.mean(tf.squaredDifference(this.online.apply(churn.states), churn.before)) as tf.Scalar;
+        return { loss: tf.add(tdLoss, tf.mul(churnLoss, churn.coef)) as tf.Scalar, aux: { td, q, tdLoss, churnLoss } };
       });
     } finally {
       tf.dispose([obs, actions, w, y]);
+      if (churn) tf.dispose([churn.states, churn.before]);
+    }
+    let tdLoss = result.loss;
+    if (churn) {
+      tdLoss = result.aux.tdLoss![0]!;
+      const churnLoss = result.aux.churnLoss![0]!;
+      this.observeChurn(tdLoss, churnLoss);
+      scalars["losses/churn_loss"] = churnLoss;
+      scalars["losses/churn_coef"] = churn.coef;
     }
     const td = result.aux.td as Float32Array;
     const qMean = mean(result.aux.q as Float32Array);
@@ -151,10 +170,34 @@ export class DqnAgent implements Agent {
       if (agent.target.mode === "hard") copyWeights(this.online, this.target);
       else polyakUpdate(this.online, this.target, agent.target.tau);
     }
-    scalars["losses/td_loss"] = result.loss;
+    scalars["losses/td_loss"] = tdLoss;
     scalars["losses/q_values"] = qMean;
     scalars["losses/grad_norm"] = result.gradNorm;
     return { indices: b.indices, sampledAt: b.sampledAt, info: b.info, tdError: td, surprise: surprise ?? undefined, scalars };
+  }
+
+  /**
+   * Reference states drawn uniformly from the replay, the previous network's Q on them and this
+   * update's λ; then the previous network moves on to the current weights, which this update changes.
+   */
+  private churnReference(replay: ReplaySource): { states: tf.Tensor2D; before: tf.Tensor2D; coef: number } {
+    const { churn } = this.settings.agent;
+    const n = churn.batchSize ?? this.settings.batchSize;
+    const states = tf.tensor2d(replay.sampleObservations(n), [n, this.obsDim]);
+    const before = tf.tidy(() => this.previous!.apply(states));
+    copyWeights(this.online, this.previous!);
+    const m = this.churnMeans;
+    const coef = churn.mode === "auto" && m.churn > 0 ? (churn.scale * m.td) / m.churn : churn.weight;
+    return { states, before, coef };
+  }
+
+  /** Running means: exact over the first `horizon` updates, exponential with rate 1/horizon after. */
+  private observeChurn(tdLoss: number, churnLoss: number): void {
+    const m = this.churnMeans;
+    m.count += 1;
+    const rate = 1 / Math.min(m.count, this.settings.agent.churn.horizon);
+    m.td += (tdLoss - m.td) * rate;
+    m.churn += (churnLoss - m.churn) * rate;
   }
 
   state(): AgentState {
@@ -163,7 +206,9 @@ export class DqnAgent implements Agent {
       target: saveWeights(this.target),
     };
     if (this.surprise) blobs.surprise = saveWeights(this.surprise.params(), this.surprise.adam ?? undefined);
-    return { blobs, meta: { kind: this.kind, updates: this.updates, surprise: this.surprise?.meta() ?? null } };
+    if (this.previous) blobs.previous = saveWeights(this.previous);
+    const meta = { kind: this.kind, updates: this.updates, surprise: this.surprise?.meta() ?? null, churnMeans: { ...this.churnMeans } };
+    return { blobs, meta };
   }
 
   load(state: AgentState): void {
@@ -178,6 +223,12 @@ export class DqnAgent implements Agent {
       loadWeights(need("surprise"), this.surprise.params(), this.surprise.adam ?? undefined, "surprise model");
       this.surprise.loadMeta(state.meta.surprise as Record<string, unknown>);
     }
+    if (this.previous) {
+      loadWeights(need("previous"), this.previous, undefined, "previous weights (agent.churn)");
+      const m = state.meta.churnMeans as typeof this.churnMeans | undefined;
+      if (!m) throw new ConfigError(`agent state has no churn statistics; it was saved with agent.churn.mode off`);
+      this.churnMeans = { ...m };
+    }
     this.updates = Number(state.meta.updates ?? 0);
   }
 
@@ -188,6 +239,7 @@ export class DqnAgent implements Agent {
     const encoderOnly = new Map([...this.online.params()].filter(([name]) => name.startsWith("q/encoder/")));
     loadWeightsSubset(online, encoderOnly);
     copyWeights(this.online, this.target);
+    if (this.previous) copyWeights(this.online, this.previous);
   }
 
   parameterCounts(): Record<string, number> {
@@ -199,6 +251,7 @@ export class DqnAgent implements Agent {
   dispose(): void {
     this.online.dispose();
     this.target.dispose();
+    this.previous?.dispose();
     this.optimizer.dispose();
     this.surprise?.dispose();
   }

@@ -209,6 +209,7 @@ export class QttdmAgent implements Agent {
         sampleSequences: () => {
           throw new QttdmError("the critic draws transitions only");
         },
+        sampleObservations: (n) => replay.sampleObservations(n),
       });
       criticTd = r.tdError;
       for (const [k, v] of Object.entries(r.scalars)) scalars[k.replace(/^losses\//, "critic/")] = v;
