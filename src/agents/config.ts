@@ -57,7 +57,6 @@ export const churnSchema = z
       .describe("States in the reference batch, drawn uniformly from the replay apart from the training batch (null: train.batchSize)."),
   })
   .strict();
-export type ChurnConfig = z.infer<typeof churnSchema>;
 
 /** TDM architecture presets: `small`/`medium` for a CPU, `large` as the QT-TDM paper (5 layers, width 256, context 20). */
 export const TDM_SIZES = ["small", "medium", "large"] as const;

@@ -491,10 +491,15 @@ export class ReplayBuffer {
   }
 
   /** Draw n indices (prioritised when `prioritised` and the sampler has a tree). */
-  private draw(n: number, rng: Rng, step: number, prioritised: boolean, refreshed: boolean, out: BatchArena): { idx: Int32Array; info: SampleInfo } {
-    const size = this.size;
-    if (size === 0) throw new QttdmError("cannot sample from an empty replay buffer");
+  /** The number of stored transitions, after checking that n of them can be drawn. */
+  private drawableSize(n: number): number {
+    if (this.size === 0) throw new QttdmError("cannot sample from an empty replay buffer");
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`sample size must be a positive integer, got ${show(n)}`);
+    return this.size;
+  }
+
+  private draw(n: number, rng: Rng, step: number, prioritised: boolean, refreshed: boolean, out: BatchArena): { idx: Int32Array; info: SampleInfo } {
+    const size = this.drawableSize(n);
     const idx = out.i32(n);
     const weights = out.f32(n);
     const tree = prioritised ? this.tree : null;
@@ -641,9 +646,7 @@ export class ReplayBuffer {
    * telemetry are left alone: these states are not trained on.
    */
   sampleObservations(n: number, rng: Rng, out: Float32Array = new Float32Array(n * this.store.obsDim)): Float32Array {
-    const size = this.size;
-    if (size === 0) throw new QttdmError("cannot sample from an empty replay buffer");
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`sample size must be a positive integer, got ${show(n)}`);
+    const size = this.drawableSize(n);
     const d = this.store.obsDim;
     if (out.length < n * d) throw new RangeError(`sampleObservations: out holds ${out.length} floats, ${n} observations need ${n * d}`);
     const src = this.store.obs;
