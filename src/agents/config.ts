@@ -58,6 +58,13 @@ export const churnSchema = z
   })
   .strict();
 
+export const averageSchema = z
+  .object({
+    horizon: positiveInt().nullable().default(null)
+      .describe("Greedy policy from a weight average of the DQN critic: after update k the average moves to the online weights by 1/min(k, horizon) (the exact mean of the first `horizon` updates' weights, then an exponential average with rate 1/horizon). Evaluations and `qttdm eval` act greedily with the average and log the online critic's evaluation beside it (`eval/online_episodic_return`); exploration and the TD targets use the online and target networks as before. null: off (the greedy policy is the online critic's)."),
+  })
+  .strict();
+
 /** TDM architecture presets: `small`/`medium` for a CPU, `large` as the QT-TDM paper (5 layers, width 256, context 20). */
 export const TDM_SIZES = ["small", "medium", "large"] as const;
 export type TdmSize = (typeof TDM_SIZES)[number];
@@ -168,6 +175,7 @@ export const agentConfigSchema = z
       .describe("Treat the critic as diverged (stop the run, keep the last good checkpoint) once the mean Q of a sampled batch leaves ±maxAbsQ; null: only NaN/Inf stop it. Q can run away while staying finite (to 10⁷ on LunarLander, whose returns stay within ±10³)."),
     target: targetSchema.prefault({}).describe("Target network updates."),
     churn: churnSchema.prefault({}).describe("Value-churn reduction of the DQN critic (CHAIN)."),
+    average: averageSchema.prefault({}).describe("Weight average of the DQN critic for the greedy (evaluation) policy; dqn agent only."),
     exploration: explorationSchema.prefault({}).describe("ε-greedy exploration schedule."),
     encoderInit: z.string().nullable().default(null)
       .describe("Initialise the encoder from this checkpoint (run dir or checkpoint dir) of an earlier run."),

@@ -8,7 +8,12 @@ import type { AgentConfig, DisrcConfig } from "./config.js";
 import type { Box, Space } from "../envs/spaces.js";
 import type { ReplaySpec, SampleInfo, SampledBatch, SequenceBatch } from "../replay/buffer.js";
 
-export type ActMode = "explore" | "greedy";
+/**
+ * explore: the training policy (ε-greedy, planner noise); greedy: the policy that is evaluated;
+ * greedy-online: greedy with the online critic where the greedy policy acts with a weight average
+ * (`agent.average`), the same as greedy otherwise.
+ */
+export type ActMode = "explore" | "greedy" | "greedy-online";
 
 /** Scalars an update reports for logging (tag → value), e.g. `losses/td_loss`. */
 export type Scalars = Record<string, number>;

@@ -4,7 +4,7 @@
  */
 import { selectBackend } from "../backend/index.js";
 import { Rng } from "../core/rng.js";
-import type { Agent } from "../agents/types.js";
+import type { ActMode, Agent } from "../agents/types.js";
 import { makeEnv } from "../envs/index.js";
 import type { Env } from "../envs/types.js";
 import { createAgent } from "./agents.js";
@@ -14,9 +14,9 @@ import { readRunConfig } from "./run-dir.js";
 export type GreedyPolicy = (obs: Float32Array) => number | Float32Array;
 
 /** The agent's greedy action for one observation: a discrete action is the one integer, a continuous one the whole vector. */
-export function greedyPolicy(agent: Agent, step: () => number, rng: Rng): GreedyPolicy {
+export function greedyPolicy(agent: Agent, step: () => number, rng: Rng, mode: Exclude<ActMode, "explore"> = "greedy"): GreedyPolicy {
   return (o) => {
-    const a = agent.act(o, 1, "greedy", step(), rng);
+    const a = agent.act(o, 1, mode, step(), rng);
     return a instanceof Int32Array ? a[0]! : a;
   };
 }
@@ -70,6 +70,8 @@ export interface CheckpointEvalOptions {
   /** First seed (default: the run's eval.seed). */
   seed?: number;
   record?: boolean;
+  /** greedy (default) or greedy-online: the online critic where the run keeps a weight average. */
+  mode?: Exclude<ActMode, "explore">;
 }
 
 /** Greedy evaluation of a saved agent (`qttdm eval`), on the run's fixed evaluation seeds. */
@@ -82,7 +84,7 @@ export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<E
   const rng = new Rng(0);
   try {
     agent.load(ckpt.agent);
-    const r = evaluate(env, greedyPolicy(agent, () => 0, rng), opts.episodes, opts.seed ?? config.eval.seed, opts.record);
+    const r = evaluate(env, greedyPolicy(agent, () => 0, rng, opts.mode), opts.episodes, opts.seed ?? config.eval.seed, opts.record);
     return { checkpoint: ckpt.dir, ...r };
   } finally {
     agent.dispose();

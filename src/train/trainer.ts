@@ -158,10 +158,18 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   };
 
   const runEval = (): EvalResult => {
-    const r = evaluate(evalEnv, greedyPolicy(agent, () => state.envSteps, actRng), config.eval.episodes, config.eval.seed);
+    const policy = (mode: "greedy" | "greedy-online") =>
+      evaluate(evalEnv, greedyPolicy(agent, () => state.envSteps, actRng, mode), config.eval.episodes, config.eval.seed);
+    const r = policy("greedy");
     logger.scalar("eval/episodic_return", r.mean, state.envSteps);
     logger.scalar("eval/episodic_return_std", r.std, state.envSteps);
-    writeFileSync(evalResultPath(dir, state.envSteps), JSON.stringify({ step: state.envSteps, ...r }, null, 1));
+    // With a weight-averaged greedy policy, the online critic's evaluation beside it makes every run a paired comparison.
+    const online = config.agent.average.horizon !== null ? policy("greedy-online") : null;
+    if (online) {
+      logger.scalar("eval/online_episodic_return", online.mean, state.envSteps);
+      logger.scalar("eval/online_episodic_return_std", online.std, state.envSteps);
+    }
+    writeFileSync(evalResultPath(dir, state.envSteps), JSON.stringify({ step: state.envSteps, ...r, ...(online ? { online } : {}) }, null, 1));
     state.evals.push({ step: state.envSteps, mean: r.mean, std: r.std });
     progress?.update(state.envSteps, { evalReturn: r.mean });
     return r;

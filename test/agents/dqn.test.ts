@@ -105,6 +105,64 @@ describe("DqnAgent", () => {
     a.dispose();
   });
 
+  describe("weight-averaged greedy policy (agent.average)", () => {
+    const snapshot = (net: DqnAgent["online"]) => new Map([...net.params()].map(([k, v]) => [k, Float64Array.from(v.dataSync())]));
+
+    it("is the exact mean of the first `horizon` updates' weights, then an exponential average with rate 1/horizon", () => {
+      const a = agent({ average: { horizon: 3 } });
+      const replay = source(fixedBatch(new Rng(4)));
+      const expected = snapshot(a.online);
+      for (let k = 1; k <= 6; k++) {
+        a.update(replay);
+        const rate = 1 / Math.min(k, 3);
+        for (const [name, w] of snapshot(a.online)) {
+          const avg = expected.get(name)!;
+          for (let i = 0; i < w.length; i++) avg[i] = avg[i]! + (w[i]! - avg[i]!) * rate;
+        }
+      }
+      let maxErr = 0;
+      let maxGap = 0;
+      const online = snapshot(a.online);
+      for (const [name, v] of snapshot(a.average!)) {
+        v.forEach((x, i) => {
+          maxErr = Math.max(maxErr, Math.abs(x - expected.get(name)![i]!));
+          maxGap = Math.max(maxGap, Math.abs(x - online.get(name)![i]!));
+        });
+      }
+      expect(maxErr).toBeLessThan(1e-6);
+      expect(maxGap).toBeGreaterThan(1e-3); // the average lags the online weights
+      a.dispose();
+    });
+
+    it("acts greedily with the average, with the online critic in greedy-online and explore modes, and checkpoints it", () => {
+      const a = agent({ average: { horizon: 50 }, exploration: { end: 0 } });
+      const replay = source(fixedBatch(new Rng(5)));
+      for (let i = 0; i < 60; i++) a.update(replay);
+      const states = new Rng(8).fillNormal(new Float32Array(256 * OBS), 0, 3);
+      const byAverage = a.greedy(states, 256, a.average!);
+      const byOnline = a.greedy(states, 256);
+      expect(byAverage).not.toEqual(byOnline);
+      const rng = new Rng(0);
+      expect(a.act(states, 256, "greedy", 0, rng)).toEqual(byAverage);
+      expect(a.act(states, 256, "greedy-online", 0, rng)).toEqual(byOnline);
+      expect(a.act(states, 256, "explore", 1000, rng)).toEqual(byOnline); // ε has decayed to 0
+      const restored = agent({ average: { horizon: 50 } });
+      restored.load(a.state());
+      expect(restored.act(states, 256, "greedy", 0, rng)).toEqual(byAverage);
+      expect(() => agent({ average: { horizon: 50 } }).load(agent().state())).toThrow(/no "average" weights/);
+      a.dispose();
+      restored.dispose();
+    });
+
+    it("leaves the other networks' initial weights as they are without it", () => {
+      const [withAvg, without] = [agent({ average: { horizon: 10 } }), agent()];
+      expect(snapshot(withAvg.online)).toEqual(snapshot(without.online));
+      expect(snapshot(withAvg.average!)).toEqual(snapshot(without.online));
+      withAvg.dispose();
+      without.dispose();
+    });
+  });
+
   describe("churn reduction (agent.churn)", () => {
     /** Mean |ΔQ| on the reference states over updates 2…21 of a fixed batch. */
     function churnOver(churn: Record<string, unknown>): { drift: number; scalars: Record<string, number>[] } {

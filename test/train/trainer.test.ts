@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
+import { evaluateCheckpoint } from "../../src/train/evaluate.js";
 import { train } from "../../src/train/trainer.js";
 
 const quiet = { progress: false, print: () => {} };
@@ -83,19 +84,46 @@ describe("trainer", () => {
     expect(errors[errors.length - 1]!).toBeLessThan(0.5 * errors[0]!);
   });
 
-  // Churn reduction keeps a second copy of the critic and running loss means: both must be restored.
-  it.each([[[]], [["agent.churn.mode=auto"]]])("a resumed run produces exactly the metrics of an uninterrupted one (%j)", async (extra: string[]) => {
+  // Churn reduction keeps a second copy of the critic and running loss means, the weight average a
+  // third copy: all must be restored.
+  it.each([
+    [[], null],
+    [["agent.churn.mode=auto"], "losses/churn_coef"],
+    [["agent.average.horizon=100"], "eval/online_episodic_return"],
+  ])("a resumed run produces exactly the metrics of an uninterrupted one (%j)", async (extra: string[], optionTag: string | null) => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-resume-"));
     const full = await train({ config: tinyConfig(join(runs, "a"), extra), ...quiet });
     const part = await train({ config: tinyConfig(join(runs, "b"), extra), stopAfter: 500, ...quiet });
     expect(part.interrupted).toBe(true);
     expect(part.envSteps).toBe(500);
-    if (extra.length) expect(records(full.runDir).some((r) => r.tag === "losses/churn_coef")).toBe(true);
+    if (optionTag) expect(records(full.runDir).some((r) => r.tag === optionTag)).toBe(true);
     const resumed = await train({ config: tinyConfig(join(runs, "unused"), extra), resume: part.runDir, ...quiet });
     expect(resumed.runDir).toBe(part.runDir);
     expect(resumed.envSteps).toBe(1200);
     expect(records(part.runDir)).toEqual(records(full.runDir));
     expect(resumed.finalEval?.returns).toEqual(full.finalEval?.returns);
+  });
+
+  it("evaluates the weight average beside the online critic, whose evaluations and training it leaves as they were", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-average-"));
+    const plain = await train({ config: tinyConfig(join(runs, "plain")), ...quiet });
+    const averaged = await train({ config: tinyConfig(join(runs, "averaged"), ["agent.average.horizon=100"]), ...quiet });
+    const [p, a] = [records(plain.runDir), records(averaged.runDir)];
+    const isEval = (r: Record_) => r.tag.startsWith("eval/");
+    expect(a.filter((r) => !isEval(r))).toEqual(p.filter((r) => !isEval(r)));
+    const evals = (rs: Record_[], tag: string) => rs.filter((r) => r.tag === tag).map((r) => [r.step, r.value]);
+    expect(evals(a, "eval/online_episodic_return")).toEqual(evals(p, "eval/episodic_return"));
+    expect(evals(a, "eval/episodic_return")).toHaveLength(2);
+    const saved = JSON.parse(readFileSync(join(averaged.runDir, "eval", readdirSync(join(averaged.runDir, "eval"))[1]!), "utf8"));
+    expect(saved.mean).toBe(averaged.finalEval!.mean);
+    expect(saved.online.returns).toEqual(plain.finalEval!.returns);
+    const ckpt = join(averaged.runDir, "checkpoints", "latest");
+    const [byAverage, byOnline] = await Promise.all([
+      evaluateCheckpoint({ checkpoint: ckpt, episodes: 1 }),
+      evaluateCheckpoint({ checkpoint: ckpt, episodes: 1, mode: "greedy-online" }),
+    ]);
+    expect(byAverage.returns).toEqual(averaged.finalEval!.returns);
+    expect(byOnline.returns).toEqual(plain.finalEval!.returns);
   });
 
   it("is deterministic for a seed", async () => {

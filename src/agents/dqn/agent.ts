@@ -1,8 +1,8 @@
 /**
  * The DQN critic agent: Double DQN (or vanilla) targets, Huber loss, Adam with separate encoder and
  * head learning rates and global-norm clipping, a target network (hard copy or Polyak), ε-greedy
- * exploration on a schedule, optional dueling head, optional DISRC loss scaling and optional value-churn
- * reduction (CHAIN).
+ * exploration on a schedule, optional dueling head, optional DISRC loss scaling, optional value-churn
+ * reduction (CHAIN) and an optional weight average that the greedy policy acts with.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, DivergenceError } from "../../core/errors.js";
@@ -28,6 +28,8 @@ export class DqnAgent implements Agent {
   readonly surprise: SurpriseModel | null;
   /** The online network before its last update (churn reduction's reference), or null when that is off. */
   readonly previous: QNetwork | null;
+  /** The weight average of the online network that the greedy policy acts with, or null when that is off. */
+  readonly average: QNetwork | null;
   readonly obsDim: number;
   readonly numActions: number;
   private readonly epsilon: ScheduleSpec;
@@ -60,6 +62,9 @@ export class DqnAgent implements Agent {
       { lr: agent.lr, eps: agent.adamEps, clipNorm: agent.clipNorm },
     );
     this.surprise = disrc.enabled ? new SurpriseModel(disrc, this.obsDim, this.numActions, rng) : null;
+    // Built last so that the other networks draw the same initial weights with or without it.
+    this.average = agent.average.horizon === null ? null : new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
+    if (this.average) copyWeights(this.online, this.average);
     const ex = agent.exploration;
     this.epsilon = { kind: ex.shape, start: ex.start, end: ex.end, duration: Math.round(ex.fraction * settings.totalSteps) };
   }
@@ -81,14 +86,14 @@ export class DqnAgent implements Agent {
       }
     }
     if (!needGreedy) return out;
-    const greedy = this.greedy(obs, n);
+    const greedy = this.greedy(obs, n, mode === "greedy" ? (this.average ?? this.online) : this.online);
     for (let i = 0; i < n; i++) if (out[i] === -1) out[i] = greedy[i]!;
     return out;
   }
 
-  /** argmax_a Q(s, a) for each row. */
-  greedy(obs: Float32Array, n: number): Int32Array {
-    const a = tf.tidy(() => tf.argMax(this.online.apply(tf.tensor2d(obs, [n, this.obsDim])), 1));
+  /** argmax_a Q(s, a) for each row, by the online network unless told otherwise. */
+  greedy(obs: Float32Array, n: number, net: QNetwork = this.online): Int32Array {
+    const a = tf.tidy(() => tf.argMax(net.apply(tf.tensor2d(obs, [n, this.obsDim])), 1));
     const values = a.dataSync() as Int32Array;
     a.dispose();
     return values;
@@ -170,6 +175,7 @@ export class DqnAgent implements Agent {
       if (agent.target.mode === "hard") copyWeights(this.online, this.target);
       else polyakUpdate(this.online, this.target, agent.target.tau);
     }
+    if (this.average) polyakUpdate(this.online, this.average, 1 / Math.min(this.updates, agent.average.horizon!));
     scalars["losses/td_loss"] = tdLoss;
     scalars["losses/q_values"] = qMean;
     scalars["losses/grad_norm"] = result.gradNorm;
@@ -207,6 +213,7 @@ export class DqnAgent implements Agent {
     };
     if (this.surprise) blobs.surprise = saveWeights(this.surprise.params(), this.surprise.adam ?? undefined);
     if (this.previous) blobs.previous = saveWeights(this.previous);
+    if (this.average) blobs.average = saveWeights(this.average);
     const meta = { kind: this.kind, updates: this.updates, surprise: this.surprise?.meta() ?? null, churnMeans: { ...this.churnMeans } };
     return { blobs, meta };
   }
@@ -229,6 +236,7 @@ export class DqnAgent implements Agent {
       if (!m) throw new ConfigError(`agent state has no churn statistics; it was saved with agent.churn.mode off`);
       this.churnMeans = { ...m };
     }
+    if (this.average) loadWeights(need("average"), this.average, undefined, "average weights (agent.average)");
     this.updates = Number(state.meta.updates ?? 0);
   }
 
@@ -240,6 +248,7 @@ export class DqnAgent implements Agent {
     loadWeightsSubset(online, encoderOnly);
     copyWeights(this.online, this.target);
     if (this.previous) copyWeights(this.online, this.previous);
+    if (this.average) copyWeights(this.online, this.average);
   }
 
   parameterCounts(): Record<string, number> {
@@ -252,6 +261,7 @@ export class DqnAgent implements Agent {
     this.online.dispose();
     this.target.dispose();
     this.previous?.dispose();
+    this.average?.dispose();
     this.optimizer.dispose();
     this.surprise?.dispose();
   }

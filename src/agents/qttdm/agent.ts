@@ -66,6 +66,9 @@ export class QttdmAgent implements Agent {
     if (joint.critic === "on" && !discrete) {
       throw new ConfigError(`config key "agent.joint.critic": got "on" with a continuous action space; expected "auto" or "off" (the QT is the critic of continuous actions)`);
     }
+    if (agent.average.horizon !== null) {
+      throw new ConfigError(`config key "agent.average.horizon": got ${agent.average.horizon}; expected null for the qttdm agent (the weight-averaged greedy policy is the dqn agent's)`);
+    }
     const criticOn = discrete && joint.critic !== "off";
     this.critic = criticOn ? new DqnAgent({ ...settings, disrc: { ...disrc, enabled: false } }, spec, rng) : null;
     this.qt = new QtLearner(agent.qt, this.obsDim, this.coder, { double: agent.double, huberDelta: agent.huberDelta }, rng);
@@ -141,7 +144,7 @@ export class QttdmAgent implements Agent {
   private decide(obs: Float32Array, n: number, mode: ActMode, rng: Rng): Int32Array | Float32Array {
     const start = performance.now();
     let out: Int32Array | Float32Array;
-    if (this.mode === "mppi") out = this.planner.plan(obs, n, mode, rng);
+    if (this.mode === "mppi") out = this.planner.plan(obs, n, mode === "explore" ? "explore" : "greedy", rng);
     else if (this.mode === "critic") out = this.critic!.greedy(obs, n);
     else {
       const t = tf.tensor2d(obs, [n, this.obsDim]);
