@@ -490,7 +490,6 @@ export class ReplayBuffer {
     }
   }
 
-  /** Draw n indices (prioritised when `prioritised` and the sampler has a tree). */
   /** The number of stored transitions, after checking that n of them can be drawn. */
   private drawableSize(n: number): number {
     if (this.size === 0) throw new QttdmError("cannot sample from an empty replay buffer");
@@ -498,6 +497,7 @@ export class ReplayBuffer {
     return this.size;
   }
 
+  /** Draw n indices (prioritised when `prioritised` and the sampler has a tree). */
   private draw(n: number, rng: Rng, step: number, prioritised: boolean, refreshed: boolean, out: BatchArena): { idx: Int32Array; info: SampleInfo } {
     const size = this.drawableSize(n);
     const idx = out.i32(n);
