@@ -11,7 +11,7 @@ export * from "./replay/index.js";
 export * from "./nets/index.js";
 export type { StepResult } from "./envs/types.js";
 export * from "./logging/index.js";
-export type { Agent, AgentState, ActMode, ReplaySource, UpdateResult } from "./agents/types.js";
+export type { Agent, AgentState, ActMode, GreedyMode, ReplaySource, UpdateResult } from "./agents/types.js";
 export { DqnAgent } from "./agents/dqn/agent.js";
 export { QNetwork } from "./agents/dqn/q-network.js";
 export { SurpriseModel, SurpriseNormalizer } from "./agents/disrc.js";

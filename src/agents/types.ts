@@ -14,6 +14,8 @@ import type { ReplaySpec, SampleInfo, SampledBatch, SequenceBatch } from "../rep
  * (`agent.average`), the same as greedy otherwise.
  */
 export type ActMode = "explore" | "greedy" | "greedy-online";
+/** The modes that evaluate a policy rather than collect with it. */
+export type GreedyMode = Exclude<ActMode, "explore">;
 
 /** Scalars an update reports for logging (tag → value), e.g. `losses/td_loss`. */
 export type Scalars = Record<string, number>;

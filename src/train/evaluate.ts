@@ -4,7 +4,7 @@
  */
 import { selectBackend } from "../backend/index.js";
 import { Rng } from "../core/rng.js";
-import type { ActMode, Agent } from "../agents/types.js";
+import type { Agent, GreedyMode } from "../agents/types.js";
 import { makeEnv } from "../envs/index.js";
 import type { Env } from "../envs/types.js";
 import { createAgent } from "./agents.js";
@@ -14,7 +14,7 @@ import { readRunConfig } from "./run-dir.js";
 export type GreedyPolicy = (obs: Float32Array) => number | Float32Array;
 
 /** The agent's greedy action for one observation: a discrete action is the one integer, a continuous one the whole vector. */
-export function greedyPolicy(agent: Agent, step: () => number, rng: Rng, mode: Exclude<ActMode, "explore"> = "greedy"): GreedyPolicy {
+export function greedyPolicy(agent: Agent, step: () => number, rng: Rng, mode: GreedyMode = "greedy"): GreedyPolicy {
   return (o) => {
     const a = agent.act(o, 1, mode, step(), rng);
     return a instanceof Int32Array ? a[0]! : a;
@@ -71,7 +71,7 @@ export interface CheckpointEvalOptions {
   seed?: number;
   record?: boolean;
   /** greedy (default) or greedy-online: the online critic where the run keeps a weight average. */
-  mode?: Exclude<ActMode, "explore">;
+  mode?: GreedyMode;
 }
 
 /** Greedy evaluation of a saved agent (`qttdm eval`), on the run's fixed evaluation seeds. */

@@ -18,7 +18,7 @@ import { Logger } from "../logging/logger.js";
 import { Progress } from "../logging/progress.js";
 import { ReplayBuffer } from "../replay/buffer.js";
 import { sampleTelemetry } from "../replay/telemetry.js";
-import type { Agent, ReplaySource } from "../agents/types.js";
+import type { Agent, GreedyMode, ReplaySource } from "../agents/types.js";
 import { createAgent } from "./agents.js";
 import { updatesDue } from "./cadence.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -158,7 +158,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   };
 
   const runEval = (): EvalResult => {
-    const policy = (mode: "greedy" | "greedy-online") =>
+    const policy = (mode: GreedyMode) =>
       evaluate(evalEnv, greedyPolicy(agent, () => state.envSteps, actRng, mode), config.eval.episodes, config.eval.seed);
     const r = policy("greedy");
     logger.scalar("eval/episodic_return", r.mean, state.envSteps);
