@@ -163,6 +163,23 @@ describe("DqnAgent", () => {
     });
   });
 
+  it.each(["online", "target", "average"] as const)("explores ε-greedily around the network that exploration.network names (%s)", (network) => {
+    const a = agent({ average: { horizon: 50 }, exploration: { end: 0, network } });
+    const replay = source(fixedBatch(new Rng(5)));
+    for (let i = 0; i < 60; i++) a.update(replay); // the target is still the initial copy (target.every 10,000)
+    const states = new Rng(8).fillNormal(new Float32Array(256 * OBS), 0, 3);
+    const by = { online: a.greedy(states, 256), target: a.greedy(states, 256, a.target), average: a.greedy(states, 256, a.average!) };
+    expect(new Set(Object.values(by).map((x) => x.join()))).toHaveProperty("size", 3);
+    const rng = new Rng(0);
+    expect(a.act(states, 256, "explore", 1000, rng)).toEqual(by[network]); // ε has decayed to 0
+    expect(a.act(states, 256, "greedy", 0, rng)).toEqual(by.average);
+    a.dispose();
+  });
+
+  it("refuses to explore with the average when there is none", () => {
+    expect(() => agent({ exploration: { network: "average" } })).toThrow(/"agent.exploration.network": got "average" while agent.average.horizon is null/);
+  });
+
   describe("churn reduction (agent.churn)", () => {
     /** Mean |ΔQ| on the reference states over updates 2…21 of a fixed batch. */
     function churnOver(churn: Record<string, unknown>): { drift: number; scalars: Record<string, number>[] } {

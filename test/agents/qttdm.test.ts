@@ -113,6 +113,7 @@ describe("QttdmAgent", () => {
     expect(() => makeAgent(box(-1, 1, [2]), ["agent.planner.mode=critic"])).toThrow(/agent\.planner\.mode/);
     expect(() => makeAgent(box(-1, 1, [2]), ["agent.joint.critic=on"])).toThrow(/agent\.joint\.critic/);
     expect(() => makeAgent(discrete(2), ["agent.average.horizon=1000"])).toThrow(/agent\.average\.horizon.*dqn agent/);
+    expect(() => makeAgent(discrete(2), ["agent.exploration.network=target"])).toThrow(/agent\.exploration\.network.*QT\/planner/);
     expect(() => makeAgent(discrete(2), ["agent.joint.priority=qt", "agent.qt.updateEvery=2"])).toThrow(/agent\.qt\.updateEvery/);
   });
 

@@ -2,7 +2,8 @@
  * The DQN critic agent: Double DQN (or vanilla) targets, Huber loss, Adam with separate encoder and
  * head learning rates and global-norm clipping, a target network (hard copy or Polyak), ε-greedy
  * exploration on a schedule, optional dueling head, optional DISRC loss scaling, optional value-churn
- * reduction (CHAIN) and an optional weight average that the greedy policy acts with.
+ * reduction (CHAIN), an optional weight average that the greedy policy acts with, and a choice of
+ * the network that the ε-greedy behaviour policy acts with.
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, DivergenceError } from "../../core/errors.js";
@@ -30,6 +31,8 @@ export class DqnAgent implements Agent {
   readonly previous: QNetwork | null;
   /** The weight average of the online network that the greedy policy acts with, or null when that is off. */
   readonly average: QNetwork | null;
+  /** The network the ε-greedy behaviour policy acts with (agent.exploration.network). */
+  private readonly behaviour: QNetwork;
   readonly obsDim: number;
   readonly numActions: number;
   private readonly epsilon: ScheduleSpec;
@@ -66,6 +69,10 @@ export class DqnAgent implements Agent {
     this.average = agent.average.horizon === null ? null : new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
     if (this.average) copyWeights(this.online, this.average);
     const ex = agent.exploration;
+    if (ex.network === "average" && !this.average) {
+      throw new ConfigError(`config key "agent.exploration.network": got "average" while agent.average.horizon is null; expected "online" or "target", or set agent.average.horizon`);
+    }
+    this.behaviour = ex.network === "target" ? this.target : ex.network === "average" ? this.average! : this.online;
     this.epsilon = { kind: ex.shape, start: ex.start, end: ex.end, duration: Math.round(ex.fraction * settings.totalSteps) };
   }
 
@@ -86,7 +93,8 @@ export class DqnAgent implements Agent {
       }
     }
     if (!needGreedy) return out;
-    const greedy = this.greedy(obs, n, mode === "greedy" ? (this.average ?? this.online) : this.online);
+    const net = mode === "explore" ? this.behaviour : mode === "greedy" ? (this.average ?? this.online) : this.online;
+    const greedy = this.greedy(obs, n, net);
     for (let i = 0; i < n; i++) if (out[i] === -1) out[i] = greedy[i]!;
     return out;
   }

@@ -66,6 +66,9 @@ export class QttdmAgent implements Agent {
     if (joint.critic === "on" && !discrete) {
       throw new ConfigError(`config key "agent.joint.critic": got "on" with a continuous action space; expected "auto" or "off" (the QT is the critic of continuous actions)`);
     }
+    if (agent.exploration.network !== "online") {
+      throw new ConfigError(`config key "agent.exploration.network": got "${agent.exploration.network}"; expected "online" for the qttdm agent (its behaviour policy is the QT/planner's)`);
+    }
     if (agent.average.horizon !== null) {
       throw new ConfigError(`config key "agent.average.horizon": got ${agent.average.horizon}; expected null for the qttdm agent (the weight-averaged greedy policy is the dqn agent's)`);
     }
