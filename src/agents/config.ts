@@ -63,7 +63,7 @@ export const churnSchema = z
 export const averageSchema = z
   .object({
     horizon: positiveInt().nullable().default(null)
-      .describe("Greedy policy from a weight average of the DQN critic: after update k the average moves to the online weights by 1/min(k, horizon) (the exact mean of the first `horizon` updates' weights, then an exponential average with rate 1/horizon). Evaluations and `qttdm eval` act greedily with the average and log the online critic's evaluation beside it (`eval/online_episodic_return`); exploration and the TD targets use the online and target networks as before. null: off (the greedy policy is the online critic's)."),
+      .describe("Greedy policy from a weight average of the DQN critic: after update k the average moves to the online weights by 1/min(k, horizon) (the exact mean of the first `horizon` updates' weights, then an exponential average with rate 1/horizon). Evaluations and `qttdm eval` act greedily with the average and log the online critic's evaluation beside it (`eval/online_episodic_return`); the TD targets use the online and target networks as before, and exploration acts with the network that agent.exploration.network names. null: off (the greedy policy is the online critic's)."),
   })
   .strict();
 
