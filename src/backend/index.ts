@@ -6,6 +6,10 @@
  *   `@tensorflow/tfjs-node`. Both are optional: they are not in package.json because their install downloads
  *   libtensorflow; install one with `npm install @tensorflow/tfjs-node` (or `@tensorflow/tfjs-node-gpu`,
  *   CUDA required). They are loaded by dynamic import, so `npm ci` never needs them.
+ * - `libtorch`: PyTorch's C++ library through qttdm's own Node-API addon (`native/`, built by
+ *   `npm run build:native`; `./libtorch/`). Optional like the native packages: `npm ci` never builds it.
+ *   `threads` sets torch's intra-op threads; `device: cuda` puts tensors on the GPU where the linked libtorch has
+ *   CUDA (untested here: Debian's libtorch is CPU-only).
  * - `wasm`: `@tensorflow/tfjs-backend-wasm` with SIMD (XNNPACK kernels). Under Node 20 the .wasm binaries are
  *   loaded from node_modules by giving `setWasmPaths` the directory path; this works with tfjs-backend-wasm 4.22.
  *   The multi-threaded build is not usable under Node (tfjs reports no multithread support there; its pthread
@@ -19,20 +23,30 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError, QttdmError, show } from "../core/errors.js";
+import { loadAddon } from "./libtorch/addon.js";
+import { registerLibtorch } from "./libtorch/backend.js";
 
 /** What the user may ask for. `auto` picks the fastest available (see module doc). */
-export type BackendChoice = "auto" | "tensorflow" | "wasm" | "cpu";
-export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "tensorflow", "wasm", "cpu"];
+export const BACKEND_CHOICES = ["auto", "tensorflow", "libtorch", "wasm", "cpu"] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export const DEVICE_CHOICES = ["auto", "cpu", "cuda"] as const;
+export type DeviceChoice = (typeof DEVICE_CHOICES)[number];
 
-export const backendConfigSchema = z
-  .object({
-    backend: z
-      .enum(["auto", "tensorflow", "wasm", "cpu"])
-      .default("auto")
-      .describe("tfjs backend: auto (tfjs-node-gpu > tfjs-node > wasm > cpu), tensorflow, wasm or cpu"),
-  })
-  .strict();
-export type BackendConfig = z.infer<typeof backendConfigSchema>;
+/** The compute keys of the `experiment` section, declared here beside the code that reads them. */
+export const backendConfigShape = {
+  backend: z.enum(BACKEND_CHOICES).default("auto")
+    .describe("tfjs backend: auto picks tfjs-node-gpu, then tfjs-node, then libtorch (when built: npm run build:native), then wasm, then cpu."),
+  threads: z.number().int().min(1).max(256).default(1)
+    .describe("Compute threads of the libtorch backend (torch's intra-op threads); wasm and cpu always use one."),
+  device: z.enum(DEVICE_CHOICES).default("auto")
+    .describe("libtorch only: cpu, cuda (needs a libtorch built with CUDA; untested in qttdm's CI) or auto (cuda when available)."),
+};
+
+/** How a backend is set up besides its name. */
+export interface BackendOptions {
+  threads?: number;
+  device?: DeviceChoice;
+}
 
 /** Description of the active backend; the trainer logs it with each run. */
 export interface BackendInfo {
@@ -46,8 +60,10 @@ export interface BackendInfo {
   gpu: boolean;
   /** wasm only: SIMD kernels in use (null for other backends). */
   simd: boolean | null;
-  /** Compute threads the backend uses (1 for wasm and cpu; native: libtensorflow's own pool, reported as 0). */
+  /** Compute threads the backend uses (1 for wasm and cpu; libtorch: torch's intra-op threads; tensorflow: its own pool, reported as 0). */
   threads: number;
+  /** libtorch only: where tensors live (`cpu` or `cuda`); null for other backends. */
+  device: "cpu" | "cuda" | null;
   /** Package versions (tfjs-core, the backend package, node). */
   versions: Record<string, string>;
   /** Why `auto` fell back, if it did. */
@@ -93,13 +109,28 @@ async function useWasm(): Promise<{ ok: true } | { ok: false; reason: string }> 
     setWasmPaths(wasmDir());
     if (!(await tf.setBackend("wasm"))) return { ok: false, reason: "wasm backend failed to initialise" };
     await tf.ready();
+    (await import("./wasm-matmul.js")).installWasmMatMul();
     return { ok: true };
   } catch (e) {
     return { ok: false, reason: `wasm backend failed: ${(e as Error).message}` };
   }
 }
 
-function describe(requested: BackendChoice, nativePackage: string | null, notes: string[]): BackendInfo {
+async function useLibtorch(opts: BackendOptions): Promise<{ ok: true; device: "cpu" | "cuda" } | { ok: false; reason: string }> {
+  const r = loadAddon();
+  if ("reason" in r) return { ok: false, reason: r.reason };
+  registerLibtorch(r.addon);
+  const cuda = opts.device === "cuda" || (opts.device === "auto" && r.addon.info().cuda);
+  try {
+    r.addon.configure(opts.threads ?? 1, cuda ? 1 : 0);
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
+  if (!(await tf.setBackend("libtorch"))) return { ok: false, reason: "libtorch backend failed to initialise" };
+  return { ok: true, device: cuda ? "cuda" : "cpu" };
+}
+
+function describe(requested: BackendChoice, nativePackage: string | null, notes: string[], device: "cpu" | "cuda" | null = null): BackendInfo {
   const name = tf.getBackend();
   const versions: Record<string, string> = { "tfjs-core": tf.version_core, node: process.versions.node };
   let simd: boolean | null = null;
@@ -112,21 +143,45 @@ function describe(requested: BackendChoice, nativePackage: string | null, notes:
   } else if (name === "tensorflow" && nativePackage) {
     threads = 0;
     versions[nativePackage.replace("@tensorflow/", "")] = packageVersion(nativePackage) ?? "?";
+  } else if (name === "libtorch") {
+    const info = (loadAddon() as { addon: { info(): { version: string; threads: number } } }).addon.info();
+    threads = info.threads;
+    versions.libtorch = info.version;
   }
-  return { name, requested, nativePackage, gpu: nativePackage === "@tensorflow/tfjs-node-gpu", simd, threads, versions, notes };
+  return { name, requested, nativePackage, gpu: nativePackage === "@tensorflow/tfjs-node-gpu" || device === "cuda", simd, threads, device, versions, notes };
+}
+
+/**
+ * The backend a process is forced onto by the environment variable `QTTDM_BACKEND` (e.g. to run the whole
+ * test suite on libtorch), or null. It replaces every choice, including explicit ones.
+ */
+export function forcedBackend(): BackendChoice | null {
+  const v = process.env.QTTDM_BACKEND;
+  if (v === undefined || v === "") return null;
+  if (!(BACKEND_CHOICES as readonly string[]).includes(v)) {
+    throw new ConfigError(`QTTDM_BACKEND: got ${show(v)}, expected one of ${BACKEND_CHOICES.join(", ")}`);
+  }
+  return v as BackendChoice;
 }
 
 /**
  * Select and initialise the tfjs backend. Idempotent for the same choice.
- * @param choice `auto` tries tfjs-node-gpu (only when a GPU device node exists), tfjs-node, wasm, cpu in order.
+ * @param choice `auto` tries tfjs-node-gpu (only when a GPU device node exists), tfjs-node, libtorch, wasm, cpu
+ *   in order. `QTTDM_BACKEND` overrides it (see forcedBackend).
+ * @param opts libtorch's threads and device (ignored by the other backends)
  * @throws ConfigError for an unknown choice; QttdmError when an explicitly requested backend is unavailable,
  *   with the install command.
  */
-export async function selectBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
+export async function selectBackend(choice: BackendChoice = "auto", opts: BackendOptions = {}): Promise<BackendInfo> {
   if (!BACKEND_CHOICES.includes(choice)) {
     throw new ConfigError(`backend: got ${show(choice)}, expected one of ${BACKEND_CHOICES.join(", ")}`);
   }
-  if (current && current.requested === choice && tf.getBackend() === current.name) return current;
+  choice = forcedBackend() ?? choice;
+  const device = opts.device ?? "auto";
+  if (!DEVICE_CHOICES.includes(device)) throw new ConfigError(`device: got ${show(device)}, expected one of ${DEVICE_CHOICES.join(", ")}`);
+  if (current && current.requested === choice && tf.getBackend() === current.name && (current.name !== "libtorch" || current.threads === (opts.threads ?? 1))) {
+    return current;
+  }
   // Production mode: no debug checks, and no "install the node backend" console nagging on cpu.
   tf.enableProdMode();
   const notes: string[] = [];
@@ -141,9 +196,15 @@ export async function selectBackend(choice: BackendChoice = "auto"): Promise<Bac
       throw new QttdmError(
         `backend "tensorflow" is unavailable (${notes.join("; ")}). Install it with ` +
           "`npm install @tensorflow/tfjs-node@4.22.0` (or `npm install @tensorflow/tfjs-node-gpu@4.22.0` with CUDA), " +
-          'or choose backend "wasm" or "cpu".',
+          'or choose backend "libtorch", "wasm" or "cpu".',
       );
     }
+  }
+  if (choice === "libtorch" || choice === "auto") {
+    const r = await useLibtorch({ ...opts, device });
+    if (r.ok) return (current = describe(choice, null, notes, r.device));
+    notes.push(r.reason);
+    if (choice === "libtorch") throw new QttdmError(`backend "libtorch" is unavailable: ${r.reason}; or choose backend "wasm" or "cpu".`);
   }
   if (choice === "wasm" || choice === "auto") {
     const r = await useWasm();
@@ -168,7 +229,14 @@ export function currentBackend(): BackendInfo | null {
 
 /** One-line summary for logs, e.g. `wasm (simd, 1 thread) tfjs-core 4.22.0`. */
 export function formatBackend(info: BackendInfo): string {
-  const extra = info.name === "wasm" ? ` (${info.simd ? "simd" : "no simd"}, ${info.threads} thread)` : info.gpu ? " (gpu)" : "";
+  const extra =
+    info.name === "wasm"
+      ? ` (${info.simd ? "simd" : "no simd"}, ${info.threads} thread)`
+      : info.name === "libtorch"
+        ? ` ${info.versions.libtorch} (${info.device}, ${info.threads} thread${info.threads === 1 ? "" : "s"})`
+        : info.gpu
+          ? " (gpu)"
+          : "";
   return `${info.name}${extra} tfjs-core ${info.versions["tfjs-core"]}`;
 }
 

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { agentConfigSchema, disrcSchema, trainSchema } from "../agents/config.js";
+import { backendConfigShape } from "../backend/index.js";
 import { replayConfigSchema } from "../replay/config.js";
 
 /** Non-negative integer step counts. */
@@ -16,8 +17,7 @@ export const experimentSchema = z
       .describe("Experiment name; part of the run directory name."),
     seed: z.number().int().nonnegative().default(1).describe("Seed for every random stream of the run (env i gets seed + i)."),
     totalSteps: steps().min(1).default(200_000).describe("Environment steps to train for (summed over vector env copies)."),
-    backend: z.enum(["auto", "tensorflow", "wasm", "cpu"]).default("auto")
-      .describe("tfjs backend: auto picks tfjs-node-gpu, then tfjs-node, then wasm, then cpu."),
+    ...backendConfigShape,
     runsDir: z.string().default("runs").describe("Directory under which run directories are created."),
   })
   .strict();

@@ -78,7 +78,7 @@ export interface CheckpointEvalOptions {
 export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<EvalResult & { checkpoint: string }> {
   const config = readRunConfig(opts.checkpoint);
   const ckpt = loadCheckpoint(opts.checkpoint);
-  await selectBackend(config.experiment.backend);
+  await selectBackend(config.experiment.backend, config.experiment);
   const env = await makeEnv(config.env.id, config.env.options);
   const agent = createAgent({ ...config, agent: { ...config.agent, encoderInit: null } }, env, new Rng(0));
   const rng = new Rng(0);

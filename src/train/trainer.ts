@@ -69,7 +69,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const resumed = opts.resume ? loadCheckpoint(opts.resume) : null;
   const config = opts.resume ? readRunConfig(opts.resume) : opts.config;
-  const backend = await selectBackend(config.experiment.backend);
+  const backend = await selectBackend(config.experiment.backend, config.experiment);
   const dir: RunDir = opts.resume ? runDirPaths(runRootOf(opts.resume)) : createRunDir(config);
   const { experiment, train: cadence, logging } = config;
   const seed = experiment.seed;

@@ -1,9 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { countLeaked, currentBackend, formatBackend, numTensors, selectBackend } from "../../src/backend/index.js";
+import { countLeaked, currentBackend, forcedBackend, formatBackend, numTensors, selectBackend } from "../../src/backend/index.js";
+import { loadAddon } from "../../src/backend/libtorch/addon.js";
 import { ConfigError, QttdmError } from "../../src/core/errors.js";
 
-describe("selectBackend", () => {
+// QTTDM_BACKEND replaces every choice, so the choices themselves can only be tested without it.
+describe.skipIf(forcedBackend() !== null)("selectBackend", () => {
   it("selects wasm with SIMD from node_modules, single-threaded, and describes it", async () => {
     const info = await selectBackend("wasm");
     expect(tf.getBackend()).toBe("wasm");
@@ -21,10 +23,12 @@ describe("selectBackend", () => {
     expect(info.simd).toBeNull();
   });
 
-  it("auto picks a native backend when installed, else wasm", async () => {
+  it("auto picks a native backend when installed, else libtorch when built, else wasm", async () => {
     const info = await selectBackend("auto");
-    expect(["tensorflow", "wasm"]).toContain(info.name);
-    if (info.name === "wasm") expect(info.notes.join(" ")).toMatch(/tfjs-node is not installed/);
+    const libtorch = "addon" in loadAddon();
+    expect(["tensorflow", libtorch ? "libtorch" : "wasm"]).toContain(info.name);
+    if (info.name !== "tensorflow") expect(info.notes.join(" ")).toMatch(/tfjs-node is not installed/);
+    if (info.name === "wasm") expect(info.notes.join(" ")).toMatch(/libtorch addon is not built \(apt-get install -y libtorch-dev/);
   });
 
   it("explains how to install an unavailable native backend", async () => {
@@ -41,6 +45,7 @@ describe("selectBackend", () => {
 
   it("rejects unknown names", async () => {
     await expect(selectBackend("webgpu" as never)).rejects.toThrow(ConfigError);
+    await expect(selectBackend("wasm", { device: "tpu" as never })).rejects.toThrow(/device: got "tpu", expected one of auto, cpu, cuda/);
   });
 });
 

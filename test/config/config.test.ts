@@ -53,7 +53,7 @@ describe("config", () => {
     const msg = errorOf(() => loadConfig({ set: ["env.numEnvs=0"] }));
     expect(msg).toContain('config key "env.numEnvs": got 0');
     expect(msg).toContain(">= 1");
-    expect(errorOf(() => loadConfig({ set: ["experiment.backend=gpu"] }))).toMatch(/expected one of "auto", "tensorflow", "wasm", "cpu"/);
+    expect(errorOf(() => loadConfig({ set: ["experiment.backend=gpu"] }))).toMatch(/expected one of "auto", "tensorflow", "libtorch", "wasm", "cpu"/);
   });
 
   it("reports a missing file by name", () => {

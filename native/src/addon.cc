@@ -1,0 +1,607 @@
+// qttdm's tfjs kernels on libtorch (ATen), as a Node-API addon.
+//
+// Tensors live in a slot table owned by this addon; JavaScript holds slot numbers. A kernel call passes its
+// arguments through two buffers shared with JavaScript at `init` (an Int32Array and a Float64Array) instead
+// of as N-API values: a call then costs one N-API transition, which matters because a DQN update runs a
+// few hundred small kernels.
+//
+// Layout of a call `exec(op)`:
+//   ints[0] = number of inputs n, ints[1..n] = input slots, ints[n+1] = number of integer attributes m,
+//   ints[n+2 .. n+1+m] = the attributes (meaning per op below); nums[] = floating-point attributes.
+// On return: ints[0] = number of outputs k, then per output: slot, dtype code, rank, dims.
+// dtype codes: 0 float32, 1 int32, 2 bool (tfjs's dtypes; int64/float64 results are narrowed to these).
+#include <node_api.h>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <torch/version.h>
+
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+struct State {
+  std::vector<at::Tensor> slots;
+  std::vector<int32_t> free_slots;
+  int64_t live = 0;
+  int64_t bytes = 0;
+  int32_t* ints = nullptr;
+  size_t ints_len = 0;
+  double* nums = nullptr;
+  size_t nums_len = 0;
+  napi_ref ints_ref = nullptr;
+  napi_ref nums_ref = nullptr;
+  at::Device device = at::kCPU;
+};
+State S;
+
+// ---------------------------------------------------------------------------------------------------------
+// Slots and dtypes
+
+at::ScalarType scalar_type(int32_t code) {
+  switch (code) {
+    case 0: return at::kFloat;
+    case 1: return at::kInt;
+    case 2: return at::kBool;
+  }
+  throw std::runtime_error("unknown dtype code " + std::to_string(code));
+}
+
+int32_t dtype_code(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return 0;
+    case at::kInt: return 1;
+    case at::kBool: return 2;
+    default: throw std::runtime_error(std::string("unsupported result dtype ") + c10::toString(t));
+  }
+}
+
+// tfjs has no 64-bit or 8-bit integer dtypes: results of those types are narrowed to float32 / int32.
+at::Tensor narrow_dtype(at::Tensor t) {
+  switch (t.scalar_type()) {
+    case at::kFloat: case at::kInt: case at::kBool: return t;
+    case at::kDouble: case at::kHalf: case at::kBFloat16: return t.to(at::kFloat);
+    default: return t.to(at::kInt);
+  }
+}
+
+at::TensorOptions opts(at::ScalarType t) { return at::TensorOptions().dtype(t).device(S.device); }
+
+int32_t put(at::Tensor t) {
+  t = narrow_dtype(std::move(t));
+  S.live++;
+  S.bytes += t.numel() * static_cast<int64_t>(t.element_size());
+  if (!S.free_slots.empty()) {
+    int32_t id = S.free_slots.back();
+    S.free_slots.pop_back();
+    S.slots[id] = std::move(t);
+    return id;
+  }
+  S.slots.push_back(std::move(t));
+  return static_cast<int32_t>(S.slots.size() - 1);
+}
+
+const at::Tensor& get(int32_t id) {
+  if (id < 0 || static_cast<size_t>(id) >= S.slots.size() || !S.slots[id].defined()) {
+    throw std::runtime_error("tensor slot " + std::to_string(id) + " is not live");
+  }
+  return S.slots[id];
+}
+
+void release(int32_t id) {
+  const at::Tensor& t = get(id);
+  S.live--;
+  S.bytes -= t.numel() * static_cast<int64_t>(t.element_size());
+  S.slots[id] = at::Tensor();
+  S.free_slots.push_back(id);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The ops. Names are tfjs kernel names; attributes are encoded by src/backend/libtorch/kernels.ts.
+
+#define QTTDM_OPS(X)                                                                                       \
+  X(Add) X(Sub) X(Multiply) X(RealDiv) X(FloorDiv) X(Mod) X(Maximum) X(Minimum) X(Pow) X(SquaredDifference)      \
+  X(Atan2) X(Equal) X(NotEqual) X(Less) X(LessEqual) X(Greater) X(GreaterEqual) X(LogicalAnd) X(LogicalOr) \
+  X(Abs) X(Neg) X(Exp) X(Expm1) X(Log) X(Log1p) X(Sqrt) X(Rsqrt) X(Square) X(Reciprocal) X(Tanh)             \
+  X(Sigmoid) X(Relu) X(Relu6) X(Elu) X(Selu) X(Softplus) X(Erf) X(Sign) X(Floor) X(Ceil) X(Round) X(Sin)     \
+  X(Cos) X(IsNan) X(IsInf) X(IsFinite) X(LogicalNot) X(Step) X(LeakyRelu) X(Prelu) X(ClipByValue) X(Cast)   \
+  X(Identity) X(Reshape) X(Transpose) X(Sum) X(Mean) X(Max) X(Min) X(Prod) X(All) X(Any) X(ArgMax)           \
+  X(ArgMin) X(Softmax) X(BatchMatMul) X(_FusedMatMul) X(Slice) X(Concat) X(Pack) X(Unpack)     \
+  X(SplitV) X(Tile) X(PadV2) X(Reverse) X(GatherV2) X(OneHot) X(Fill) X(ZerosLike) X(OnesLike) X(Range)      \
+  X(Select) X(Cumsum) X(AddN) X(StridedSlice)
+
+enum Op {
+#define X(name) op_##name,
+  QTTDM_OPS(X)
+#undef X
+  op_count
+};
+
+const char* const kOpNames[] = {
+#define X(name) #name,
+    QTTDM_OPS(X)
+#undef X
+};
+
+struct Args {
+  int32_t n_in;
+  const int32_t* in;
+  int32_t n_int;
+  const int32_t* iv;
+  const double* fv;
+  const at::Tensor& x(int i) const {
+    if (i >= n_in) throw std::runtime_error("missing input " + std::to_string(i));
+    return get(in[i]);
+  }
+  int32_t i(int k) const {
+    if (k >= n_int) throw std::runtime_error("missing integer attribute " + std::to_string(k));
+    return iv[k];
+  }
+  std::vector<int64_t> list(int from, int count) const {
+    std::vector<int64_t> v(count);
+    for (int k = 0; k < count; k++) v[k] = i(from + k);
+    return v;
+  }
+  // A length-prefixed list starting at `from`; `next` receives the index after it.
+  std::vector<int64_t> counted(int from, int* next = nullptr) const {
+    int n = i(from);
+    if (next) *next = from + 1 + n;
+    return list(from + 1, n);
+  }
+};
+
+// tfjs reduces over no axes as the identity; ATen reads an empty dim list as "all dims".
+template <typename F>
+at::Tensor reduce(const at::Tensor& x, const std::vector<int64_t>& dims, F f) {
+  if (dims.empty()) return x.clone();
+  return f(x, at::IntArrayRef(dims));
+}
+
+at::Tensor activate(at::Tensor y, int32_t act, double alpha, const at::Tensor* prelu) {
+  // act codes: 0 linear, 1 relu, 2 relu6, 3 prelu, 4 leakyrelu, 5 elu, 6 sigmoid
+  switch (act) {
+    case 0: return y;
+    case 1: return at::relu_(y);
+    case 2: return at::clamp_(y, 0, 6);
+    case 3: return at::where(y > 0, y, y * (*prelu));
+    case 4: return at::leaky_relu_(y, alpha);
+    case 5: return at::elu_(y);
+    case 6: return at::sigmoid_(y);
+  }
+  throw std::runtime_error("unknown fused activation code " + std::to_string(act));
+}
+
+at::Tensor matmul(const at::Tensor& a0, const at::Tensor& b0, bool ta, bool tb) {
+  const at::Tensor a = ta ? a0.transpose(-2, -1) : a0;
+  const at::Tensor b = tb ? b0.transpose(-2, -1) : b0;
+  return at::matmul(a, b);
+}
+
+std::vector<at::Tensor> run(Op op, const Args& A) {
+  switch (op) {
+    case op_Add: return {at::add(A.x(0), A.x(1))};
+    case op_Sub: return {at::sub(A.x(0), A.x(1))};
+    case op_Multiply: return {at::mul(A.x(0), A.x(1))};
+    case op_RealDiv: return {at::div(A.x(0), A.x(1))};
+    case op_FloorDiv: return {at::div(A.x(0), A.x(1), "floor")};
+    case op_Mod: return {at::remainder(A.x(0), A.x(1))};
+    case op_Maximum: return {at::maximum(A.x(0), A.x(1))};
+    case op_Minimum: return {at::minimum(A.x(0), A.x(1))};
+    case op_Pow: return {at::pow(A.x(0), A.x(1))};
+    case op_SquaredDifference: {
+      at::Tensor d = at::sub(A.x(0), A.x(1));
+      return {d.mul_(d)};
+    }
+    case op_Atan2: return {at::atan2(A.x(0), A.x(1))};
+    case op_Equal: return {at::eq(A.x(0), A.x(1))};
+    case op_NotEqual: return {at::ne(A.x(0), A.x(1))};
+    case op_Less: return {at::lt(A.x(0), A.x(1))};
+    case op_LessEqual: return {at::le(A.x(0), A.x(1))};
+    case op_Greater: return {at::gt(A.x(0), A.x(1))};
+    case op_GreaterEqual: return {at::ge(A.x(0), A.x(1))};
+    case op_LogicalAnd: return {at::logical_and(A.x(0), A.x(1))};
+    case op_LogicalOr: return {at::logical_or(A.x(0), A.x(1))};
+    case op_Abs: return {at::abs(A.x(0))};
+    case op_Neg: return {at::neg(A.x(0))};
+    case op_Exp: return {at::exp(A.x(0))};
+    case op_Expm1: return {at::expm1(A.x(0))};
+    case op_Log: return {at::log(A.x(0))};
+    case op_Log1p: return {at::log1p(A.x(0))};
+    case op_Sqrt: return {at::sqrt(A.x(0))};
+    case op_Rsqrt: return {at::rsqrt(A.x(0))};
+    case op_Square: return {at::square(A.x(0))};
+    case op_Reciprocal: return {at::reciprocal(A.x(0))};
+    case op_Tanh: return {at::tanh(A.x(0))};
+    case op_Sigmoid: return {at::sigmoid(A.x(0))};
+    case op_Relu: return {at::relu(A.x(0))};
+    case op_Relu6: return {at::clamp(A.x(0), 0, 6)};
+    case op_Elu: return {at::elu(A.x(0))};
+    case op_Selu: return {at::selu(A.x(0))};
+    case op_Softplus: return {at::softplus(A.x(0))};
+    case op_Erf: return {at::erf(A.x(0))};
+    case op_Sign: return {at::sign(A.x(0))};
+    case op_Floor: return {at::floor(A.x(0))};
+    case op_Ceil: return {at::ceil(A.x(0))};
+    case op_Round: return {at::round(A.x(0))};
+    case op_Sin: return {at::sin(A.x(0))};
+    case op_Cos: return {at::cos(A.x(0))};
+    case op_IsNan: return {at::isnan(A.x(0))};
+    case op_IsInf: return {at::isinf(A.x(0))};
+    case op_IsFinite: return {at::isfinite(A.x(0))};
+    case op_LogicalNot: return {at::logical_not(A.x(0))};
+    case op_Step: {
+      // tfjs: 1 where x > 0, alpha elsewhere, NaN stays NaN.
+      const at::Tensor& x = A.x(0);
+      at::Tensor y = at::where(x > 0, at::ones({}, x.options()), at::full({}, A.fv[0], x.options()));
+      return {at::where(at::isnan(x), x, y)};
+    }
+    case op_LeakyRelu: return {at::leaky_relu(A.x(0), A.fv[0])};
+    case op_Prelu: {
+      const at::Tensor& x = A.x(0);
+      return {at::where(x > 0, x, x * A.x(1))};
+    }
+    case op_ClipByValue: return {at::clamp(A.x(0), A.fv[0], A.fv[1])};
+    case op_Cast: return {A.x(0).to(scalar_type(A.i(0)))};
+    case op_Identity: return {A.x(0)};
+    case op_Reshape: return {A.x(0).reshape(A.counted(0))};
+    case op_Transpose: return {A.x(0).permute(A.counted(0))};
+    case op_Sum:
+      return {reduce(A.x(0), A.counted(1), [&](const at::Tensor& x, at::IntArrayRef d) { return at::sum(x, d, A.i(0) != 0); })};
+    case op_Mean:
+      return {reduce(A.x(0), A.counted(1), [&](const at::Tensor& x, at::IntArrayRef d) { return at::mean(x, d, A.i(0) != 0); })};
+    case op_Max:
+      return {reduce(A.x(0), A.counted(1), [&](const at::Tensor& x, at::IntArrayRef d) { return at::amax(x, d, A.i(0) != 0); })};
+    case op_Min:
+      return {reduce(A.x(0), A.counted(1), [&](const at::Tensor& x, at::IntArrayRef d) { return at::amin(x, d, A.i(0) != 0); })};
+    case op_Prod:
+    case op_All:
+    case op_Any: {
+      // These ATen reductions take one dim at a time: reduce the highest axis first so lower ones keep their index.
+      std::vector<int64_t> dims = A.counted(1);
+      const int64_t rank = A.x(0).dim();
+      for (auto& d : dims) d = d < 0 ? d + rank : d;
+      std::sort(dims.rbegin(), dims.rend());
+      at::Tensor y = A.x(0);
+      if (dims.empty()) return {y.clone()};
+      for (int64_t d : dims) {
+        const bool keep = A.i(0) != 0;
+        y = op == op_Prod ? at::prod(y, d, keep) : op == op_All ? at::all(y, d, keep) : at::any(y, d, keep);
+      }
+      return {y};
+    }
+    case op_ArgMax: return {at::argmax(A.x(0), A.i(0))};
+    case op_ArgMin: return {at::argmin(A.x(0), A.i(0))};
+    case op_Softmax: return {at::softmax(A.x(0), A.i(0))};
+    case op_BatchMatMul: return {matmul(A.x(0), A.x(1), A.i(0) != 0, A.i(1) != 0)};
+    case op__FusedMatMul: {
+      // ints: transposeA, transposeB, activation, hasBias, hasPrelu; nums: leakyrelu alpha.
+      const at::Tensor& a = A.x(0);
+      const at::Tensor& b = A.x(1);
+      const bool ta = A.i(0) != 0, tb = A.i(1) != 0, has_bias = A.i(3) != 0, has_prelu = A.i(4) != 0;
+      at::Tensor y;
+      if (has_bias && a.dim() == 2 && b.dim() == 2) {
+        y = at::addmm(A.x(2), ta ? a.t() : a, tb ? b.t() : b);
+      } else {
+        y = matmul(a, b, ta, tb);
+        if (has_bias) y.add_(A.x(2));
+      }
+      const at::Tensor* prelu = has_prelu ? &A.x(has_bias ? 3 : 2) : nullptr;
+      return {activate(std::move(y), A.i(2), A.fv[0], prelu)};
+    }
+    case op_Slice: {
+      // ints: rank, begin[rank], size[rank] (size −1: to the end).
+      const int rank = A.i(0);
+      at::Tensor y = A.x(0);
+      for (int d = 0; d < rank; d++) {
+        const int64_t b = A.i(1 + d), s = A.i(1 + rank + d);
+        y = y.narrow(d, b, s < 0 ? y.size(d) - b : s);
+      }
+      return {y};
+    }
+    case op_Concat:
+    case op_Pack:
+    case op_AddN: {
+      std::vector<at::Tensor> xs;
+      for (int k = 0; k < A.n_in; k++) xs.push_back(A.x(k));
+      if (op == op_AddN) {
+        at::Tensor y = xs[0].clone();
+        for (size_t k = 1; k < xs.size(); k++) y.add_(xs[k]);
+        return {y};
+      }
+      return {op == op_Concat ? at::cat(xs, A.i(0)) : at::stack(xs, A.i(0))};
+    }
+    case op_Unpack: return at::unbind(A.x(0), A.i(0));
+    case op_SplitV: return at::split_with_sizes(A.x(0), A.counted(1), A.i(0));
+    case op_Tile: return {A.x(0).repeat(A.counted(0))};
+    case op_PadV2: {
+      // ints: rank, then (before, after) per dim from the first; ATen wants pairs from the last dim.
+      const int rank = A.i(0);
+      std::vector<int64_t> pad;
+      for (int d = rank - 1; d >= 0; d--) {
+        pad.push_back(A.i(1 + 2 * d));
+        pad.push_back(A.i(2 + 2 * d));
+      }
+      return {at::constant_pad_nd(A.x(0), pad, A.fv[0])};
+    }
+    case op_Reverse: return {at::flip(A.x(0), A.counted(0))};
+    case op_GatherV2: {
+      // ints: axis, batchDims (0 only).
+      if (A.i(1) != 0) throw std::runtime_error("GatherV2 with batchDims > 0 is not supported");
+      const at::Tensor& x = A.x(0);
+      const at::Tensor& idx = A.x(1);
+      const int64_t axis = A.i(0) < 0 ? A.i(0) + x.dim() : A.i(0);
+      at::Tensor y = at::index_select(x, axis, idx.reshape({-1}).to(at::kLong));
+      std::vector<int64_t> shape(x.sizes().begin(), x.sizes().begin() + axis);
+      shape.insert(shape.end(), idx.sizes().begin(), idx.sizes().end());
+      shape.insert(shape.end(), x.sizes().begin() + axis + 1, x.sizes().end());
+      return {y.reshape(shape)};
+    }
+    case op_OneHot: {
+      // ints: depth, dtype; nums: on, off. Out-of-range indices give a row of `off`, as in tfjs.
+      const at::Tensor& idx = A.x(0);
+      at::Tensor hit = at::eq(idx.unsqueeze(-1).to(at::kLong), at::arange(A.i(0), opts(at::kLong)));
+      at::ScalarType t = scalar_type(A.i(1));
+      return {at::where(hit, at::full({}, A.fv[0], opts(t)), at::full({}, A.fv[1], opts(t)))};
+    }
+    case op_Fill: {
+      // ints: dtype, rank, shape; nums: value.
+      return {at::full(A.list(2, A.i(1)), A.fv[0], opts(scalar_type(A.i(0))))};
+    }
+    case op_ZerosLike: return {at::zeros_like(A.x(0))};
+    case op_OnesLike: return {at::ones_like(A.x(0))};
+    case op_Range: {
+      // ints: dtype; nums: start, stop, step.
+      at::ScalarType t = scalar_type(A.i(0));
+      return {at::arange(A.fv[0], A.fv[1], A.fv[2], opts(at::kDouble)).to(t)};
+    }
+    case op_Select: return {at::where(A.x(0).to(at::kBool), A.x(1), A.x(2))};
+    case op_Cumsum: {
+      // ints: axis, exclusive, reverse.
+      const int64_t axis = A.i(0);
+      at::Tensor x = A.i(2) ? at::flip(A.x(0), {axis}) : A.x(0);
+      at::Tensor y = at::cumsum(x, axis);
+      if (A.i(1)) y = y - x;
+      return {A.i(2) ? at::flip(y, {axis}) : y};
+    }
+    case op_StridedSlice: {
+      // ints: rank, begin[rank], end[rank], strides[rank] (masks resolved in JavaScript; strides > 0 only).
+      const int rank = A.i(0);
+      at::Tensor y = A.x(0);
+      for (int d = 0; d < rank; d++) {
+        y = y.slice(d, A.i(1 + d), A.i(1 + rank + d), A.i(1 + 2 * rank + d));
+      }
+      return {y};
+    }
+    case op_count: break;
+  }
+  throw std::runtime_error("unknown op");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// N-API glue
+
+#define NAPI_CALL(env, call)                                           \
+  do {                                                                 \
+    if ((call) != napi_ok) {                                           \
+      napi_throw_error((env), nullptr, "N-API call failed: " #call);   \
+      return nullptr;                                                  \
+    }                                                                  \
+  } while (0)
+
+napi_value number(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < want) {
+    napi_throw_type_error(env, nullptr, ("expected " + std::to_string(want) + " arguments").c_str());
+    return false;
+  }
+  return true;
+}
+
+int32_t int_arg(napi_env env, napi_value v) {
+  int32_t r = 0;
+  napi_get_value_int32(env, v, &r);
+  return r;
+}
+
+void* typed_data(napi_env env, napi_value v, size_t* bytes) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset) != napi_ok) return nullptr;
+  size_t elem = type == napi_float64_array ? 8 : type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array ? 4 : 1;
+  *bytes = length * elem;
+  return data;
+}
+
+template <typename F>
+napi_value guarded(napi_env env, const char* what, F f) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    napi_throw_error(env, nullptr, (std::string(what) + ": " + e.what_without_backtrace()).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, (std::string(what) + ": " + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// init(ints: Int32Array, nums: Float64Array): the argument buffers, kept alive by references.
+napi_value Init(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  size_t ib = 0, nb = 0;
+  S.ints = static_cast<int32_t*>(typed_data(env, argv[0], &ib));
+  S.nums = static_cast<double*>(typed_data(env, argv[1], &nb));
+  if (!S.ints || !S.nums) {
+    napi_throw_type_error(env, nullptr, "init expects (Int32Array, Float64Array)");
+    return nullptr;
+  }
+  S.ints_len = ib / 4;
+  S.nums_len = nb / 8;
+  if (S.ints_ref) napi_delete_reference(env, S.ints_ref);
+  if (S.nums_ref) napi_delete_reference(env, S.nums_ref);
+  NAPI_CALL(env, napi_create_reference(env, argv[0], 1, &S.ints_ref));
+  NAPI_CALL(env, napi_create_reference(env, argv[1], 1, &S.nums_ref));
+  return nullptr;
+}
+
+// opNames(): the kernel names this build implements, in op-code order.
+napi_value OpNames(napi_env env, napi_callback_info) {
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array_with_length(env, op_count, &arr));
+  for (uint32_t k = 0; k < op_count; k++) {
+    napi_value s;
+    NAPI_CALL(env, napi_create_string_utf8(env, kOpNames[k], NAPI_AUTO_LENGTH, &s));
+    NAPI_CALL(env, napi_set_element(env, arr, k, s));
+  }
+  return arr;
+}
+
+void write_outputs(const std::vector<at::Tensor>& outs) {
+  size_t k = 1;
+  S.ints[0] = static_cast<int32_t>(outs.size());
+  for (const at::Tensor& t : outs) {
+    if (k + 3 + t.dim() > S.ints_len) throw std::runtime_error("argument buffer too small for the outputs");
+    const int32_t id = put(t);
+    const at::Tensor& s = S.slots[id];
+    S.ints[k++] = id;
+    S.ints[k++] = dtype_code(s.scalar_type());
+    S.ints[k++] = static_cast<int32_t>(s.dim());
+    for (int64_t d : s.sizes()) S.ints[k++] = static_cast<int32_t>(d);
+  }
+}
+
+// exec(op): runs one kernel with the arguments in the shared buffers (layout at the top of this file).
+napi_value Exec(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return nullptr;
+  const int32_t op = int_arg(env, argv[0]);
+  if (op < 0 || op >= op_count) {
+    napi_throw_range_error(env, nullptr, ("unknown op code " + std::to_string(op)).c_str());
+    return nullptr;
+  }
+  return guarded(env, kOpNames[op], [&]() -> napi_value {
+    Args a;
+    a.n_in = S.ints[0];
+    a.in = S.ints + 1;
+    a.n_int = S.ints[1 + a.n_in];
+    a.iv = S.ints + 2 + a.n_in;
+    a.fv = S.nums;
+    write_outputs(run(static_cast<Op>(op), a));
+    return nullptr;
+  });
+}
+
+// upload(values: TypedArray, dtype): a tensor of the shape in ints[0] (rank), ints[1..]; returns its slot.
+napi_value Upload(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  return guarded(env, "upload", [&]() -> napi_value {
+    size_t bytes = 0;
+    void* data = typed_data(env, argv[0], &bytes);
+    const at::ScalarType t = scalar_type(int_arg(env, argv[1]));
+    std::vector<int64_t> shape(S.ints + 1, S.ints + 1 + S.ints[0]);
+    at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(t));
+    if (static_cast<size_t>(cpu.nbytes()) != bytes) {
+      throw std::runtime_error("upload: " + std::to_string(bytes) + " bytes of values for " + std::to_string(cpu.nbytes()) + " bytes of tensor");
+    }
+    if (bytes) std::memcpy(cpu.data_ptr(), data, bytes);
+    return number(env, put(S.device.is_cpu() ? cpu : cpu.to(S.device)));
+  });
+}
+
+// download(slot, out: TypedArray): copies the values out (row-major) into `out`.
+napi_value Download(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  return guarded(env, "download", [&]() -> napi_value {
+    at::Tensor t = get(int_arg(env, argv[0])).to(at::kCPU).contiguous();
+    size_t bytes = 0;
+    void* out = typed_data(env, argv[1], &bytes);
+    if (static_cast<size_t>(t.nbytes()) != bytes) {
+      throw std::runtime_error("download: " + std::to_string(t.nbytes()) + " bytes into a " + std::to_string(bytes) + "-byte array");
+    }
+    if (bytes) std::memcpy(out, t.data_ptr(), bytes);
+    return nullptr;
+  });
+}
+
+napi_value Release(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return nullptr;
+  return guarded(env, "release", [&]() -> napi_value {
+    release(int_arg(env, argv[0]));
+    return nullptr;
+  });
+}
+
+// memory(): [live tensors, bytes held by them].
+napi_value Memory(napi_env env, napi_callback_info) {
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, number(env, static_cast<double>(S.live))));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, number(env, static_cast<double>(S.bytes))));
+  return arr;
+}
+
+// configure(threads, device): torch's intra-op threads (≥ 1) and the device new tensors go to (0 cpu, 1 cuda).
+napi_value Configure(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return nullptr;
+  return guarded(env, "configure", [&]() -> napi_value {
+    const int32_t threads = int_arg(env, argv[0]);
+    if (threads >= 1) at::set_num_threads(threads);
+    const int32_t dev = int_arg(env, argv[1]);
+    if (dev == 1 && !at::hasCUDA()) throw std::runtime_error("device cuda requested, but the linked libtorch has no CUDA support or no GPU is visible");
+    if (S.live > 0 && (dev == 1) != S.device.is_cuda()) throw std::runtime_error("cannot change device while tensors are live");
+    S.device = dev == 1 ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+    return nullptr;
+  });
+}
+
+// info(): {version, cuda, threads, config} of the linked libtorch.
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, v;
+  NAPI_CALL(env, napi_create_object(env, &obj));
+  NAPI_CALL(env, napi_create_string_utf8(env, TORCH_VERSION, NAPI_AUTO_LENGTH, &v));
+  NAPI_CALL(env, napi_set_named_property(env, obj, "version", v));
+  NAPI_CALL(env, napi_get_boolean(env, at::hasCUDA(), &v));
+  NAPI_CALL(env, napi_set_named_property(env, obj, "cuda", v));
+  NAPI_CALL(env, napi_set_named_property(env, obj, "threads", number(env, at::get_num_threads())));
+  const std::string config = at::show_config();
+  NAPI_CALL(env, napi_create_string_utf8(env, config.c_str(), config.size(), &v));
+  NAPI_CALL(env, napi_set_named_property(env, obj, "config", v));
+  return obj;
+}
+
+napi_value Register(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"opNames", nullptr, OpNames, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"exec", nullptr, Exec, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"upload", nullptr, Upload, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"download", nullptr, Download, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"release", nullptr, Release, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"memory", nullptr, Memory, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Register)
