@@ -104,7 +104,8 @@ void release(int32_t id) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The ops. Names are tfjs kernel names; attributes are encoded by src/backend/libtorch/kernels.ts.
+// The ops. Names are tfjs kernel names; attributes are encoded by src/backend/libtorch/backend.ts. Names starting
+// with Qttdm are qttdm's own fused kernels (src/nets/fused.ts), one ATen call where tfjs composes several ops.
 
 #define QTTDM_OPS(X)                                                                                       \
   X(Add) X(Sub) X(Multiply) X(RealDiv) X(FloorDiv) X(Mod) X(Maximum) X(Minimum) X(Pow) X(SquaredDifference)      \
@@ -115,7 +116,8 @@ void release(int32_t id) {
   X(Identity) X(Reshape) X(Transpose) X(Sum) X(Mean) X(Max) X(Min) X(Prod) X(All) X(Any) X(ArgMax)           \
   X(ArgMin) X(Softmax) X(BatchMatMul) X(_FusedMatMul) X(Slice) X(Concat) X(Pack) X(Unpack)     \
   X(SplitV) X(Tile) X(PadV2) X(Reverse) X(GatherV2) X(OneHot) X(Fill) X(ZerosLike) X(OnesLike) X(Range)      \
-  X(Select) X(Cumsum) X(AddN) X(StridedSlice)
+  X(Select) X(Cumsum) X(AddN) X(StridedSlice) X(QttdmLayerNorm) X(QttdmLayerNormGrad) X(QttdmActivationGrad)     \
+  X(QttdmAdam)
 
 enum Op {
 #define X(name) op_##name,
@@ -210,6 +212,53 @@ at::Tensor matmul(const at::Tensor& a0, const at::Tensor& b0, bool ta, bool tb, 
   }
   at::Tensor y = at::matmul(a, b);
   return bias ? y.add_(*bias) : y;
+}
+
+// One Adam step over every parameter group (src/nets/optim.ts has the rule and its tfjs form).
+// Inputs per group: its gradients, its parameters, m, v (flat). ints: groups, then each group's parameter count.
+// nums: β1, β2, 1−β1ᵗ, 1/√(1−β2ᵗ), ε, clip norm (< 0: none), then per group lr, decay factor, L2 coefficient.
+// Outputs: the global gradient norm before clipping, then per group the new parameters, m and v.
+std::vector<at::Tensor> adam(const Args& A) {
+  const double b1 = A.fv[0], b2 = A.fv[1], bc1 = A.fv[2], inv_sqrt_bc2 = A.fv[3], eps = A.fv[4], clip = A.fv[5];
+  const int groups = A.i(0);
+  std::vector<at::Tensor> flats(groups);
+  int in = 0;
+  at::Tensor sq = at::zeros({}, opts(at::kFloat));
+  for (int g = 0; g < groups; g++) {
+    const int k = A.i(1 + g);
+    const double l2 = A.fv[6 + 3 * g + 2];
+    std::vector<at::Tensor> parts;
+    for (int j = 0; j < k; j++) {
+      at::Tensor grad = A.x(in + j).reshape({-1});
+      parts.push_back(l2 > 0 ? grad + A.x(in + k + j).reshape({-1}) * l2 : grad);
+    }
+    flats[g] = at::cat(parts);
+    sq.add_(at::dot(flats[g], flats[g]));
+    in += 2 * k + 2;
+  }
+  const at::Tensor norm = sq.sqrt();
+  const at::Tensor coef = clip < 0 ? at::Tensor() : at::clamp_max(clip / (norm + 1e-6), 1);
+  std::vector<at::Tensor> out{norm};
+  in = 0;
+  for (int g = 0; g < groups; g++) {
+    const int k = A.i(1 + g);
+    const double lr = A.fv[6 + 3 * g], decay = A.fv[6 + 3 * g + 1];
+    const at::Tensor grad = coef.defined() ? flats[g] * coef : flats[g];
+    const at::Tensor m = A.x(in + 2 * k).mul(b1).add_(grad, 1 - b1);
+    const at::Tensor v = A.x(in + 2 * k + 1).mul(b2).addcmul_(grad, grad, 1 - b2);
+    const at::Tensor step = m.mul(lr / bc1).div_(v.sqrt().mul_(inv_sqrt_bc2).add_(eps));
+    int64_t offset = 0;
+    for (int j = 0; j < k; j++) {
+      const at::Tensor& p = A.x(in + k + j);
+      const at::Tensor piece = step.narrow(0, offset, p.numel()).view(p.sizes());
+      out.push_back(decay == 1 ? p - piece : p.mul(decay).sub_(piece));
+      offset += p.numel();
+    }
+    out.push_back(m);
+    out.push_back(v);
+    in += 2 * k + 2;
+  }
+  return out;
 }
 
 std::vector<at::Tensor> run(Op op, const Args& A) {
@@ -403,6 +452,33 @@ std::vector<at::Tensor> run(Op op, const Args& A) {
       }
       return {y};
     }
+    case op_QttdmLayerNorm: {
+      // x [n, d], gamma [d], beta [d]; nums: eps. Outputs y, mean [n, 1], rstd [n, 1].
+      const at::Tensor& x = A.x(0);
+      auto r = at::native_layer_norm(x, {x.size(-1)}, A.x(1), A.x(2), A.fv[0]);
+      return {std::get<0>(r), std::get<1>(r), std::get<2>(r)};
+    }
+    case op_QttdmLayerNormGrad: {
+      // dy, x, mean, rstd, gamma. Outputs dx, dgamma, dbeta.
+      const at::Tensor& x = A.x(1);
+      // The bias is read only for dbeta's shape and options (1.13 fails on an absent one): gamma has both.
+      auto r = at::native_layer_norm_backward(A.x(0), x, {x.size(-1)}, A.x(2), A.x(3), A.x(4), A.x(4), {true, true, true});
+      return {std::get<0>(r), std::get<1>(r), std::get<2>(r)};
+    }
+    case op_QttdmActivationGrad: {
+      // dy, y (the activation's output; the pre-activation for gelu); ints: activation (0 relu, 1 leaky_relu,
+      // 2 tanh, 3 gelu); nums: leaky slope.
+      const at::Tensor& dy = A.x(0);
+      const at::Tensor& y = A.x(1);
+      switch (A.i(0)) {
+        case 0: return {at::threshold_backward(dy, y, 0)};
+        case 1: return {at::leaky_relu_backward(dy, y, A.fv[0], true)};
+        case 2: return {at::tanh_backward(dy, y)};
+        case 3: return {at::gelu_backward(dy, y)};
+      }
+      throw std::runtime_error("unknown activation code " + std::to_string(A.i(0)));
+    }
+    case op_QttdmAdam: return adam(A);
     case op_count: break;
   }
   throw std::runtime_error("unknown op");

@@ -4,7 +4,7 @@
  *
  * Determinism: every random stream is derived from `experiment.seed` (env copy i: seed + i for its
  * first episode; exploration, replay sampling and network init: separate `Rng` streams), so a run
- * on the cpu or wasm backend is reproducible, and a resumed run continues exactly (see collector.ts).
+ * on the cpu, wasm or libtorch (CPU) backend is reproducible, and a resumed run continues exactly (see collector.ts).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";

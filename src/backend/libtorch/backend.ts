@@ -26,6 +26,7 @@ interface Entry {
 const DTYPE_CODES: Record<string, number> = { float32: 0, int32: 1, bool: 2 };
 const DTYPES: DType[] = ["float32", "int32", "bool"];
 const FUSED_ACTIVATIONS = ["linear", "relu", "relu6", "prelu", "leakyrelu", "elu", "sigmoid"];
+const ACTIVATION_GRADS = ["relu", "leaky_relu", "tanh", "gelu"];
 
 function dtypeCode(dtype: string, where: string): number {
   const c = DTYPE_CODES[dtype];
@@ -220,6 +221,32 @@ const KERNELS: Record<string, KernelSpec> = {
     },
   },
   Select: { inputs: ["condition", "t", "e"] },
+  // qttdm's fused kernels (src/nets/fused.ts declares their inputs, attributes and outputs).
+  QttdmLayerNorm: { inputs: ["x", "gamma", "beta"], multi: true, encode: (w, a) => (w.nums[0] = a.eps as number) },
+  QttdmLayerNormGrad: { inputs: ["dy", "x", "mean", "rstd", "gamma"], multi: true },
+  QttdmActivationGrad: {
+    inputs: ["dy", "y"],
+    encode: (w, a) => {
+      w.int(ACTIVATION_GRADS.indexOf(a.activation as string));
+      w.nums[0] = (a.slope as number | undefined) ?? 0;
+    },
+  },
+  QttdmAdam: {
+    inputs: "*",
+    multi: true,
+    encode: (w, a) => {
+      const groups = a.groups as { size: number; lr: number; decay: number; l2: number }[];
+      w.int(groups.length);
+      for (const g of groups) w.int(g.size);
+      const head = [a.beta1, a.beta2, a.bc1, a.invSqrtBc2, a.eps, a.clipNorm ?? -1] as number[];
+      head.forEach((v, i) => (w.nums[i] = v));
+      groups.forEach((g, i) => {
+        w.nums[6 + 3 * i] = g.lr;
+        w.nums[7 + 3 * i] = g.decay;
+        w.nums[8 + 3 * i] = g.l2;
+      });
+    },
+  },
   Cumsum: {
     inputs: ["x"],
     encode: (w, a, [x]) => {
@@ -233,7 +260,7 @@ const KERNELS: Record<string, KernelSpec> = {
 export class LibtorchBackend extends tf.KernelBackend {
   private readonly data = new Map<DataId, Entry>();
   private readonly ints = new Int32Array(1 << 16);
-  private readonly nums = new Float64Array(64);
+  private readonly nums = new Float64Array(1024);
   private readonly writer = new ArgWriter(this.ints, this.nums);
   private readonly slots: number[] = [];
 

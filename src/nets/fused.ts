@@ -1,0 +1,80 @@
+/**
+ * qttdm's fused kernels: one backend call where the tfjs form composes several element-wise ops.
+ *
+ * The libtorch backend implements them (ATen's `native_layer_norm`, `threshold_backward`, …; see
+ * native/src/addon.cc); on wasm and cpu they are not registered and callers use the composed tfjs ops instead,
+ * so every backend computes the same function. Measured on libtorch, the W3 transformer step runs ~1,000 fewer
+ * element-wise passes with them (docs/results.md).
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export type FusedKernel = "QttdmLayerNorm" | "QttdmLayerNormGrad" | "QttdmActivationGrad" | "QttdmAdam";
+
+/** Whether the active backend implements `name`. */
+export function hasFused(name: FusedKernel): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+function run(name: FusedKernel, inputs: tf.NamedTensorMap | tf.Tensor[], attrs: Record<string, unknown> = {}): tf.Tensor[] {
+  const out = tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
+  return Array.isArray(out) ? out : [out];
+}
+
+/**
+ * Layer norm over the last axis.
+ * @param x [n, d] @param gamma [d] @param beta [d]
+ * @returns y [n, d] and the statistics the backward pass reads: mean [n, 1], 1/√(var + eps) [n, 1]
+ */
+export function layerNormFused(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+  return run("QttdmLayerNorm", { x, gamma, beta }, { eps }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+}
+
+/** Gradients of `layerNormFused` with respect to x, gamma and beta. */
+export function layerNormGradFused(dy: tf.Tensor2D, x: tf.Tensor2D, mean: tf.Tensor2D, rstd: tf.Tensor2D, gamma: tf.Tensor1D): [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D] {
+  return run("QttdmLayerNormGrad", { dy, x, mean, rstd, gamma }) as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+}
+
+/**
+ * dL/dz of an activation from dL/dy, in one pass.
+ * @param y the activation's output (relu, leaky_relu, tanh) or its input z (gelu, exact erf form)
+ */
+export function activationGradFused(dy: tf.Tensor, y: tf.Tensor, activation: "relu" | "leaky_relu" | "tanh" | "gelu", slope = 0): tf.Tensor {
+  return run("QttdmActivationGrad", { dy, y }, { activation, slope })[0]!;
+}
+
+/** One parameter group of a fused Adam step. */
+export interface FusedAdamGroup {
+  grads: tf.Tensor[];
+  params: tf.Tensor[];
+  m: tf.Tensor1D;
+  v: tf.Tensor1D;
+  lr: number;
+  /** Decoupled weight decay factor applied to the parameters (1: none). */
+  decay: number;
+  /** L2 coefficient added to the gradients (0: none). */
+  l2: number;
+}
+
+/**
+ * One Adam step over every group (the rule of nets/optim.ts).
+ * @returns the global gradient norm before clipping, and per group the new parameters, m and v
+ */
+export function adamFused(
+  groups: readonly FusedAdamGroup[],
+  hp: { beta1: number; beta2: number; bc1: number; invSqrtBc2: number; eps: number; clipNorm: number | null },
+): { norm: tf.Scalar; groups: { params: tf.Tensor[]; m: tf.Tensor1D; v: tf.Tensor1D }[] } {
+  const inputs = groups.flatMap((g) => [...g.grads, ...g.params, g.m, g.v]);
+  const out = run("QttdmAdam", inputs, {
+    ...hp,
+    groups: groups.map((g) => ({ size: g.params.length, lr: g.lr, decay: g.decay, l2: g.l2 })),
+  });
+  let k = 1;
+  return {
+    norm: out[0] as tf.Scalar,
+    groups: groups.map((g) => {
+      const params = out.slice(k, k + g.params.length);
+      k += g.params.length;
+      return { params, m: out[k++] as tf.Tensor1D, v: out[k++] as tf.Tensor1D };
+    }),
+  };
+}
