@@ -7,7 +7,8 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
   env: { description: "environment steps/s and reset memory (LunarLander, Humanoid)", load: async () => (await import("./env.js")).envBenchmark },
   replay: { description: "replay add / sample+update rounds/s, tree refresh cost, RSS at 1M", load: async () => (await import("./replay.js")).replayBenchmark },
   dqn: { description: "DQN presets on LunarLander over seeds: solve rate, steps to 200, stability", load: async () => (await import("./dqn.js")).dqnBenchmark },
-  learner: { description: "DQN update, action latency and transformer step vs PyTorch", load: async () => (await import("./learner.js")).learnerBenchmark },
+  learner: { description: "DQN update, action latency and transformer step per backend (wasm, libtorch) vs PyTorch, one thread each", load: async () => (await import("./learner.js")).learnerBenchmark },
+  train: { description: "end-to-end env steps/s of a preset's trainer per backend (wasm, libtorch), one thread each", load: async () => (await import("./train.js")).trainBenchmark },
 };
 
 export function benchmarkNames(): string[] {

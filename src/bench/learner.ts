@@ -1,30 +1,40 @@
 /**
- * Learner benchmark (`npm run bench -- learner [--backend wasm] [--quick]`).
+ * Learner benchmark (`npm run bench -- learner [--backend libtorch] [--quick] [--profile]`): our tfjs backends
+ * side by side with PyTorch, on the same machine in one invocation.
  *
  * W1: Double-DQN update, MLP 8-256-256-4, batch 128, Adam lr 6.3e-4, Huber, grad clip 10, target net,
  *     selection of the taken actions; updates/s.
  * W2: greedy action latency (forward + argmax + read back) for batch 1 and 16; p50/p90/p99 in µs.
  * W3: small causal transformer training step (seq 16, d 128, 4 heads, 2 layers, ReLU MLP ×4, batch 64,
  *     input 8 → output 4, MSE, Adam lr 3e-4, no clipping); steps/s.
- * The workloads mirror `shared/bench/torch_reference.py`; when `/usr/bin/python3` can import torch, that
- * script runs in the same invocation and each figure gets a ratio against PyTorch.
  *
- * Options: `--backend auto|tensorflow|wasm|cpu` (default auto), `--torch-threads N` (default 2, as the
- * reference), `--no-torch` to skip PyTorch, `--profile` to log per-kernel times (tf.profile) of one W1
- * update and one W3 step. Besides wall-clock rates, `*_cpu_*` figures divide by this process's CPU time:
- * on a shared machine they show what the code costs independent of other load (our backends are single-threaded).
+ * Each backend (wasm, and libtorch when its addon is built; `--backend X` names one) runs in its own child
+ * process (`learner-child.ts`) with one thread. The workloads mirror `shared/bench/torch_reference.py`; when
+ * `/usr/bin/python3` can import torch, that script runs too, with `--torch-threads` threads (default 1, with
+ * the OpenBLAS/OpenMP pools limited to match), and the log names the BLAS it ran on (torch.ts). Figures are
+ * named by backend (`wasm_w1_upd_per_s`, `libtorch_w3_steps_per_s`, `torch_w2_b1_p50_us`, …) with ratios
+ * against torch: throughput ours/torch for W1 and W3 (above 1: we are faster), latency ours/torch for W2
+ * (`*_w2_b1_p50_ratio_vs_torch`, above 1: we are slower). No ratio is given against torch on the reference
+ * BLAS (`torch_blas: "reference"`): it is ~10x slower than OpenBLAS, so the ratio would mislead.
+ *
+ * Besides wall-clock rates, `*_cpu_*` figures divide by the child's CPU time: on a shared machine they show
+ * what the code costs independent of other load. `--no-torch` skips PyTorch; `--profile` logs per-kernel times
+ * (tf.profile) of one W1 update, one W3 step and one update of the `lunarlander/qttdm` agent, per backend.
  */
 import * as tf from "@tensorflow/tfjs";
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { formatBackend, numTensors, selectBackend, type BackendChoice } from "../backend/index.js";
+import { loadConfig } from "../config/load.js";
 import { Rng } from "../core/rng.js";
+import { makeVectorEnv } from "../envs/index.js";
 import { Dense, Mlp, PositionEmbedding, Transformer } from "../nets/layers.js";
 import { huber, selectColumns } from "../nets/ops.js";
 import { Adam } from "../nets/optim.js";
 import { copyWeights } from "../nets/weights.js";
+import { ReplayBuffer } from "../replay/buffer.js";
+import { createAgent } from "../train/agents.js";
+import { Collector } from "../train/collector.js";
+import { benchBackends, distModule, runChild } from "./child.js";
+import { probeTorch, runTorchReference, type TorchFigures } from "./torch.js";
 import type { BenchContext, BenchFigures, Benchmark } from "./types.js";
 
 const OBS = 8;
@@ -121,7 +131,7 @@ function timeLoop(n: number, f: () => unknown): { wall: number; cpu: number } {
 }
 
 /** Log kernel time by kernel name for one call of f (top 12). */
-async function logProfile(ctx: BenchContext, label: string, f: () => unknown): Promise<void> {
+async function logProfile(log: (line: string) => void, label: string, f: () => unknown): Promise<void> {
   const info = await tf.profile(() => {
     f();
   });
@@ -137,148 +147,176 @@ async function logProfile(ctx: BenchContext, label: string, f: () => unknown): P
     if (!/scope|forward|__op/.test(k.name)) total += ms;
   }
   const top = [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
-  ctx.log(`${label} profile: ${info.kernels.length} kernels, ${round(total, 2)} ms in leaf kernels; ` + top.map(([k, e]) => `${k}×${e.n} ${round(e.ms, 2)}ms`).join(", "));
+  log(`${label} profile: ${info.kernels.length} kernels, ${round(total, 2)} ms in leaf kernels; ` + top.map(([k, e]) => `${k}×${e.n} ${round(e.ms, 2)}ms`).join(", "));
+}
+
+/** The preset whose agent update `--profile` breaks down: the heaviest update of the LunarLander presets. */
+const PROFILED_PRESET = "lunarlander/qttdm";
+
+/**
+ * Profiles one update of the preset's agent as the trainer runs it after `train.learningStarts`: the buffer holds
+ * that many transitions of ε = 1 exploration. The QT and the TDM train only every `updateEvery`-th update, so the
+ * profiled update is one in which the critic, the QT and the TDM all train, after one such update that takes
+ * the lazy set-up.
+ */
+async function profileAgentUpdate(log: (line: string) => void): Promise<void> {
+  const config = loadConfig({ config: PROFILED_PRESET });
+  const vec = await makeVectorEnv(config.env.id, config.env.numEnvs, config.env.options);
+  const rng = new Rng(1);
+  const agent = createAgent(config, vec, rng);
+  try {
+    const buffer = new ReplayBuffer(agent.replaySpec(), config.replay);
+    const collector = new Collector(vec, config.experiment.seed);
+    while (buffer.size < config.train.learningStarts) buffer.add(collector.step(agent.act(collector.obs, vec.num, "explore", 0, rng)).batch);
+    const replay = {
+      sample: (n: number) => buffer.sample(n, rng, 0, { recycle: true }),
+      sampleSequences: (n: number, len: number) => buffer.sampleSequences(n, len, rng, 0, { recycle: true }),
+      sampleObservations: (n: number) => buffer.sampleObservations(n, rng),
+    };
+    const update = () => agent.update(replay);
+    const full = config.agent.qt.updateEvery * config.agent.tdmTrain.updateEvery;
+    for (let i = 1; i < 2 * full; i++) update();
+    await logProfile(log, `${PROFILED_PRESET} update ${2 * full} (critic, QT and TDM)`, update);
+  } finally {
+    agent.dispose();
+    vec.close();
+  }
 }
 
 function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-interface TorchFigures {
-  w1?: number;
-  w2?: Record<number, { p50: number; p99: number }>;
-  w3?: number;
-  w3sdpa?: number;
-  version?: string;
-}
-
-function torchReferencePath(): string | null {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // src/bench or dist/bench → repo root is two levels up; the shared folder sits next to the repo.
-  for (const p of [path.resolve(here, "../../../shared/bench/torch_reference.py"), path.resolve(process.cwd(), "../shared/bench/torch_reference.py")]) {
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
-
-function runTorch(ctx: BenchContext, threads: number, w1n: number, w3n: number): TorchFigures | null {
-  const py = "/usr/bin/python3";
-  const script = torchReferencePath();
-  if (!existsSync(py) || !script) return null;
-  if (spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status !== 0) {
-    ctx.log("torch not importable by /usr/bin/python3: reporting ours only (apt-get install -y python3-torch to compare)");
-    return null;
-  }
-  ctx.log(`running PyTorch reference ${script}`);
-  const r = spawnSync(py, [script, String(threads), String(w1n), String(w3n)], { encoding: "utf8", timeout: 600_000 });
-  if (r.status !== 0) {
-    ctx.log(`torch reference failed: ${r.stderr.slice(-500)}`);
-    return null;
-  }
-  const f: TorchFigures = { w2: {} };
-  for (const line of r.stdout.split("\n")) {
-    if (!line.trim()) continue;
-    const j = JSON.parse(line) as Record<string, unknown>;
-    if (j.torch) f.version = String(j.torch);
-    if (j.w === "W1") f.w1 = j.upd_per_s as number;
-    if (j.w === "W2") f.w2![j.batch as number] = { p50: j.p50_us as number, p99: j.p99_us as number };
-    if (j.w === "W3") f.w3 = j.steps_per_s as number;
-    if (j.w === "W3-sdpa") f.w3sdpa = j.steps_per_s as number;
-    ctx.log(`torch: ${line}`);
-  }
-  return f;
-}
-
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Timed repetitions of W1 and W3, shared with the torch reference so that both time the same work. */
+function timedCounts(quick: boolean): { w1: number; w3: number } {
+  return quick ? { w1: 200, w3: 30 } : { w1: 2000, w3: 300 };
+}
+
+/**
+ * Measures W1–W3 in this process on `backend` (libtorch with one thread); run by learner-child.ts.
+ * @returns unprefixed figures (`w1_upd_per_s`, …) and `backend`, the name of the backend that ran
+ */
+export async function measureLearner(backend: BackendChoice, opts: { quick: boolean; profile: boolean; log: (line: string) => void }): Promise<BenchFigures> {
+  const { quick, profile, log } = opts;
+  const info = await selectBackend(backend, { threads: 1 });
+  log(`backend: ${formatBackend(info)}`);
+  const { w1: w1n, w3: w3n } = timedCounts(quick);
+  const lat = quick ? 1000 : 5000;
+  const figs: BenchFigures = { backend: info.name, threads: info.threads, ...(info.simd === null ? {} : { simd: info.simd }) };
+  let leaked = 0;
+
+  const dqn = makeDqnWorkload(0);
+  timeLoop(quick ? 20 : 200, dqn.update);
+  let before = numTensors();
+  const w1t = timeLoop(w1n, dqn.update);
+  leaked += numTensors() - before;
+  const w1 = w1n / w1t.wall;
+  figs.w1_upd_per_s = round(w1);
+  figs.w1_cpu_upd_per_s = round(w1n / w1t.cpu);
+  log(`W1 DQN update: ${round(w1)} upd/s (${round(1000 / w1, 3)} ms wall, ${round((1000 * w1t.cpu) / w1n, 3)} ms CPU)`);
+  if (profile) await logProfile(log, "W1", dqn.update);
+
+  for (const bs of [1, 16]) {
+    const rng = new Rng(1);
+    const x = rng.fillUniform(new Float32Array(bs * OBS)) as Float32Array;
+    const sel = () => {
+      const t = tf.tidy(() => tf.argMax(dqn.online.apply(tf.tensor2d(x, [bs, OBS]), false), 1));
+      const v = t.dataSync();
+      t.dispose();
+      return v;
+    };
+    for (let i = 0; i < 500; i++) sel();
+    before = numTensors();
+    const times = new Float64Array(lat);
+    for (let i = 0; i < lat; i++) {
+      const t0 = performance.now();
+      sel();
+      times[i] = (performance.now() - t0) * 1000;
+    }
+    leaked += numTensors() - before;
+    times.sort();
+    figs[`w2_b${bs}_p50_us`] = round(percentile(times, 0.5), 1);
+    figs[`w2_b${bs}_p90_us`] = round(percentile(times, 0.9), 1);
+    figs[`w2_b${bs}_p99_us`] = round(percentile(times, 0.99), 1);
+    log(`W2 greedy action batch ${bs}: p50 ${figs[`w2_b${bs}_p50_us`]} µs, p90 ${figs[`w2_b${bs}_p90_us`]} µs`);
+  }
+  dqn.dispose();
+
+  const tr = makeTransformerWorkload(0);
+  timeLoop(quick ? 5 : 30, tr.step);
+  before = numTensors();
+  const w3t = timeLoop(w3n, tr.step);
+  leaked += numTensors() - before;
+  const w3 = w3n / w3t.wall;
+  figs.w3_steps_per_s = round(w3);
+  figs.w3_cpu_steps_per_s = round(w3n / w3t.cpu);
+  log(`W3 transformer step: ${round(w3)} steps/s (${round(1000 / w3, 2)} ms wall, ${round((1000 * w3t.cpu) / w3n, 2)} ms CPU)`);
+  if (profile) await logProfile(log, "W3", tr.step);
+  tr.dispose();
+  figs.leaked_tensors = leaked;
+  if (profile) await profileAgentUpdate(log);
+  return figs;
+}
+
+/**
+ * The benchmark's figures: each backend's under its name, torch's under `torch_`, and ratios against torch
+ * unless torch ran on the reference BLAS.
+ * @param ours figures of measureLearner by backend name (their `backend` key is dropped)
+ */
+export function learnerFigures(ours: Record<string, BenchFigures>, torch: TorchFigures | null): BenchFigures {
+  const figs: BenchFigures = {};
+  for (const [b, f] of Object.entries(ours)) {
+    for (const [k, v] of Object.entries(f)) if (k !== "backend") figs[`${b}_${k}`] = v;
+  }
+  if (!torch) return figs;
+  Object.assign(figs, { torch_version: torch.version, torch_threads: torch.threads, torch_blas: torch.blas });
+  if (torch.w1) figs.torch_w1_upd_per_s = torch.w1;
+  for (const [bs, t] of Object.entries(torch.w2)) {
+    figs[`torch_w2_b${bs}_p50_us`] = t.p50;
+    figs[`torch_w2_b${bs}_p99_us`] = t.p99;
+  }
+  if (torch.w3) figs.torch_w3_steps_per_s = torch.w3;
+  if (torch.w3sdpa) figs.torch_w3_sdpa_steps_per_s = torch.w3sdpa;
+  if (torch.blas === "reference") return figs;
+  const put = (key: string, mine: unknown, theirs: number | undefined) => {
+    if (typeof mine === "number" && theirs) figs[key] = round(mine / theirs, 3);
+  };
+  for (const [b, f] of Object.entries(ours)) {
+    put(`${b}_w1_ratio_vs_torch`, f.w1_upd_per_s, torch.w1);
+    for (const [bs, t] of Object.entries(torch.w2)) put(`${b}_w2_b${bs}_p50_ratio_vs_torch`, f[`w2_b${bs}_p50_us`], t.p50);
+    put(`${b}_w3_ratio_vs_torch`, f.w3_steps_per_s, torch.w3);
+  }
+  return figs;
+}
 
 export const learnerBenchmark: Benchmark = {
   name: "learner",
-  description: "DQN update (W1), greedy-action latency (W2) and transformer step (W3) on the selected tfjs backend, vs PyTorch CPU when available",
+  description: "DQN update (W1), greedy-action latency (W2) and transformer step (W3) per tfjs backend, one thread each, vs PyTorch CPU when available",
   async run(ctx: BenchContext): Promise<BenchFigures> {
-    const info = await selectBackend((ctx.options.backend as BackendChoice | undefined) ?? "auto");
-    ctx.log(`backend: ${formatBackend(info)}`);
-    const w1n = ctx.quick ? 200 : 2000;
-    const w3n = ctx.quick ? 30 : 300;
-    const lat = ctx.quick ? 1000 : 5000;
-    const figs: BenchFigures = { backend: info.name, simd: info.simd, threads: info.threads };
-    let leaked = 0;
-
-    const dqn = makeDqnWorkload(0);
-    timeLoop(ctx.quick ? 20 : 200, dqn.update);
-    let before = numTensors();
-    const w1t = timeLoop(w1n, dqn.update);
-    leaked += numTensors() - before;
-    const w1 = w1n / w1t.wall;
-    figs.w1_upd_per_s = round(w1);
-    figs.w1_cpu_upd_per_s = round(w1n / w1t.cpu);
-    ctx.log(`W1 DQN update: ${round(w1)} upd/s (${round(1000 / w1, 3)} ms wall, ${round((1000 * w1t.cpu) / w1n, 3)} ms CPU)`);
-    if (ctx.options.profile) await logProfile(ctx, "W1", dqn.update);
-
-    for (const bs of [1, 16]) {
-      const rng = new Rng(1);
-      const x = rng.fillUniform(new Float32Array(bs * OBS)) as Float32Array;
-      const sel = () => {
-        const t = tf.tidy(() => tf.argMax(dqn.online.apply(tf.tensor2d(x, [bs, OBS]), false), 1));
-        const v = t.dataSync();
-        t.dispose();
-        return v;
-      };
-      for (let i = 0; i < 500; i++) sel();
-      before = numTensors();
-      const times = new Float64Array(lat);
-      for (let i = 0; i < lat; i++) {
-        const t0 = performance.now();
-        sel();
-        times[i] = (performance.now() - t0) * 1000;
+    const backends = benchBackends(ctx);
+    const torchThreads = Number(ctx.options.torchThreads ?? 1);
+    const probe = ctx.options.torch === false ? null : probeTorch(torchThreads);
+    if (probe && "reason" in probe) ctx.log(`${probe.reason}: reporting ours only`);
+    else if (probe) {
+      ctx.log(`torch ${probe.version}: BLAS ${probe.blas} (BLAS_INFO=${probe.blasInfo}; mapped ${probe.mapped.join(", ") || "no libblas/libopenblas"})`);
+      if (probe.blas === "reference") {
+        ctx.log("torch runs on the reference BLAS, ~10x slower than OpenBLAS: its figures are reported but no ratio against it " +
+          "(install libopenblas0-pthread, or pick it with update-alternatives --config libblas.so.3-x86_64-linux-gnu)");
       }
-      leaked += numTensors() - before;
-      times.sort();
-      figs[`w2_b${bs}_p50_us`] = round(percentile(times, 0.5), 1);
-      figs[`w2_b${bs}_p90_us`] = round(percentile(times, 0.9), 1);
-      figs[`w2_b${bs}_p99_us`] = round(percentile(times, 0.99), 1);
-      ctx.log(`W2 greedy action batch ${bs}: p50 ${figs[`w2_b${bs}_p50_us`]} µs, p90 ${figs[`w2_b${bs}_p90_us`]} µs`);
     }
-    dqn.dispose();
 
-    const tr = makeTransformerWorkload(0);
-    timeLoop(ctx.quick ? 5 : 30, tr.step);
-    before = numTensors();
-    const w3t = timeLoop(w3n, tr.step);
-    leaked += numTensors() - before;
-    const w3 = w3n / w3t.wall;
-    figs.w3_steps_per_s = round(w3);
-    figs.w3_cpu_steps_per_s = round(w3n / w3t.cpu);
-    ctx.log(`W3 transformer step: ${round(w3)} steps/s (${round(1000 / w3, 2)} ms wall, ${round((1000 * w3t.cpu) / w3n, 2)} ms CPU)`);
-    if (ctx.options.profile) await logProfile(ctx, "W3", tr.step);
-    tr.dispose();
-    figs.leaked_tensors = leaked;
-
-    const torchThreads = Number(ctx.options.torchThreads ?? 2);
-    const torch = ctx.options.torch === false ? null : runTorch(ctx, torchThreads, w1n, w3n);
-    if (torch) {
-      figs.torch_version = torch.version ?? null;
-      figs.torch_threads = torchThreads;
-      if (torch.w1) {
-        figs.torch_w1_upd_per_s = torch.w1;
-        figs.w1_ratio_vs_torch = round(w1 / torch.w1, 3);
-      }
-      for (const bs of [1, 16]) {
-        const t = torch.w2?.[bs];
-        if (t) {
-          figs[`torch_w2_b${bs}_p50_us`] = t.p50;
-          // Latency ratio as a speed ratio (torch latency / ours): above 1 means we are faster.
-          figs[`w2_b${bs}_speed_ratio_vs_torch`] = round(t.p50 / (figs[`w2_b${bs}_p50_us`] as number), 3);
-        }
-      }
-      if (torch.w3) {
-        figs.torch_w3_steps_per_s = torch.w3;
-        figs.w3_ratio_vs_torch = round(w3 / torch.w3, 3);
-      }
-      if (torch.w3sdpa) figs.torch_w3_sdpa_steps_per_s = torch.w3sdpa;
+    const ours: Record<string, BenchFigures> = {};
+    for (const b of backends) {
+      ctx.log(`${b}: measuring in a child process, one thread`);
+      const args = [b, ...(ctx.quick ? ["--quick"] : []), ...(ctx.options.profile ? ["--profile"] : [])];
+      const f = (await runChild(distModule("bench/learner-child.js"), args, (line) => ctx.log(`${b}: ${line}`))) as BenchFigures;
+      ours[String(f.backend)] = f;
     }
-    return figs;
+
+    const { w1, w3 } = timedCounts(ctx.quick);
+    const torch = probe && !("reason" in probe) ? runTorchReference(ctx.log, probe, torchThreads, w1, w3) : null;
+    return learnerFigures(ours, torch);
   },
 };
-
-/** Alias under the benchmark's name. */
-export const learner = learnerBenchmark;

@@ -5,6 +5,8 @@ interface Args {
   names: string[];
   quick: boolean;
   backend?: string;
+  backends?: string;
+  config?: string;
   steps?: number;
   seeds?: number;
   configs?: string[];
@@ -22,20 +24,25 @@ export const benchCommand: CommandModule<object, Args> = {
     y
       .positional("names", { type: "string", array: true, choices: benchmarkNames(), demandOption: true, describe: `Benchmarks:\n${describeBenchmarks()}` })
       .option("quick", { type: "boolean", default: false, describe: "Short smoke run (figures only indicative)" })
-      .option("torch-threads", { type: "number", describe: "learner: threads of the PyTorch reference (default 2)" })
+      .option("torch-threads", { type: "number", describe: "learner: threads of the PyTorch reference and its BLAS pool (default 1)" })
       .option("torch", { type: "boolean", default: true, describe: "learner: also run the PyTorch reference when torch is installed (--no-torch: skip)" })
-      .option("profile", { type: "boolean", default: false, describe: "learner: print per-kernel times" })
+      .option("profile", { type: "boolean", default: false, describe: "learner: print per-kernel times of W1, W3 and a lunarlander/qttdm update, per backend" })
       .option("capacity", { type: "number", describe: "replay: buffer capacity (default 1,000,000)" })
       .option("rounds", { type: "number", describe: "replay: sample+update rounds per sampler" })
-      .option("steps", { type: "number", describe: "dqn: env steps per run" })
+      .option("steps", { type: "number", describe: "dqn, train: env steps per run" })
       .option("seeds", { type: "number", describe: "dqn: seeds per preset" })
       .option("configs", { type: "string", array: true, describe: "dqn: presets to compare" })
-      .option("backend", { type: "string", choices: ["auto", "tensorflow", "wasm", "cpu"], describe: "tfjs backend for learner benchmarks" })
+      .option("config", { type: "string", describe: "train: preset to time (default lunarlander/dqn-reaper)" })
+      .option("backend", { type: "string", choices: ["auto", "tensorflow", "libtorch", "wasm", "cpu"], describe: "learner, train: measure only this backend (default: wasm, and libtorch when built)" })
+      .option("backends", { type: "string", describe: "learner, train: comma-separated backends to measure, e.g. wasm,libtorch" })
       .example("$0 bench env", "environment throughput")
-      .example("$0 bench learner --backend wasm", "learner workloads on wasm, with PyTorch ratios when torch is installed") as never,
+      .example("$0 bench learner", "learner workloads on wasm and libtorch, with PyTorch ratios when torch is installed")
+      .example("$0 bench train --config lunarlander/qttdm --steps 3000", "training env steps/s on wasm and libtorch") as never,
   handler: async (args) => {
     await runBenchmarks(args.names, { quick: args.quick, options: {
         backend: args.backend,
+        backends: args.backends,
+        config: args.config,
         steps: args.steps,
         seeds: args.seeds,
         configs: args.configs,
