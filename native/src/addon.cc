@@ -20,6 +20,7 @@
 
 #include <dlfcn.h>
 
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -214,50 +215,91 @@ at::Tensor matmul(const at::Tensor& a0, const at::Tensor& b0, bool ta, bool tb, 
   return bias ? y.add_(*bias) : y;
 }
 
-// One Adam step over every parameter group (src/nets/optim.ts has the rule and its tfjs form).
+struct AdamCoefs {
+  float l2, coef, b1, b2, step, decay, c2, eps;
+};
+
+// The element-wise update, apart so that the compiler vectorises it (restrict: outputs never alias inputs).
+void adam_update(int64_t n, const float* __restrict g, const float* __restrict p0, const float* __restrict m0, const float* __restrict v0,
+                 float* __restrict p, float* __restrict m, float* __restrict v, const AdamCoefs c) {
+  for (int64_t i = 0; i < n; i++) {
+    const float x = (g[i] + p0[i] * c.l2) * c.coef;
+    const float mi = m0[i] * c.b1 + x * (1 - c.b1);
+    const float vi = v0[i] * c.b2 + x * x * (1 - c.b2);
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p0[i] * c.decay - mi * c.step / (std::sqrt(vi) * c.c2 + c.eps);
+  }
+}
+
+float sum_squares(int64_t n, const float* __restrict g, const float* __restrict p, float l2) {
+  // Eight partial sums: a vectorisable reduction that stays within float rounding of a sequential one.
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; l++) {
+      const float x = g[i + l] + p[i + l] * l2;
+      acc[l] += x * x;
+    }
+  }
+  float total = 0;
+  for (; i < n; i++) total += (g[i] + p[i] * l2) * (g[i] + p[i] * l2);
+  for (float a : acc) total += a;
+  return total;
+}
+
+// One Adam step over every parameter group (src/nets/optim.ts has the rule and its tfjs form), as one pass over
+// each parameter: ATen ops would make ~12 passes over the flat moments (0.3 ms for W1's 69k parameters).
 // Inputs per group: its gradients, its parameters, m, v (flat). ints: groups, then each group's parameter count.
 // nums: β1, β2, 1−β1ᵗ, 1/√(1−β2ᵗ), ε, clip norm (< 0: none), then per group lr, decay factor, L2 coefficient.
 // Outputs: the global gradient norm before clipping, then per group the new parameters, m and v.
 std::vector<at::Tensor> adam(const Args& A) {
-  const double b1 = A.fv[0], b2 = A.fv[1], bc1 = A.fv[2], inv_sqrt_bc2 = A.fv[3], eps = A.fv[4], clip = A.fv[5];
+  const float b1 = A.fv[0], b2 = A.fv[1], eps = A.fv[4];
+  const double bc1 = A.fv[2], inv_sqrt_bc2 = A.fv[3], clip = A.fv[5];
   const int groups = A.i(0);
-  std::vector<at::Tensor> flats(groups);
+  struct Param {
+    at::Tensor grad, p;
+    float l2;
+  };
+  std::vector<std::vector<Param>> params(groups);
+  double sq = 0;
   int in = 0;
-  at::Tensor sq = at::zeros({}, opts(at::kFloat));
   for (int g = 0; g < groups; g++) {
     const int k = A.i(1 + g);
-    const double l2 = A.fv[6 + 3 * g + 2];
-    std::vector<at::Tensor> parts;
+    const float l2 = A.fv[6 + 3 * g + 2];
     for (int j = 0; j < k; j++) {
-      at::Tensor grad = A.x(in + j).reshape({-1});
-      parts.push_back(l2 > 0 ? grad + A.x(in + k + j).reshape({-1}) * l2 : grad);
+      Param q{A.x(in + j).to(at::kCPU).contiguous(), A.x(in + k + j).to(at::kCPU).contiguous(), l2};
+      sq += sum_squares(q.p.numel(), q.grad.data_ptr<float>(), q.p.data_ptr<float>(), l2);
+      params[g].push_back(std::move(q));
     }
-    flats[g] = at::cat(parts);
-    sq.add_(at::dot(flats[g], flats[g]));
     in += 2 * k + 2;
   }
-  const at::Tensor norm = sq.sqrt();
-  const at::Tensor coef = clip < 0 ? at::Tensor() : at::clamp_max(clip / (norm + 1e-6), 1);
-  std::vector<at::Tensor> out{norm};
+  const double norm = std::sqrt(sq);
+  const float coef = clip < 0 ? 1.f : static_cast<float>(std::min(1.0, clip / (norm + 1e-6)));
+  std::vector<at::Tensor> out{at::full({}, norm, at::TensorOptions().dtype(at::kFloat))};
   in = 0;
   for (int g = 0; g < groups; g++) {
     const int k = A.i(1 + g);
-    const double lr = A.fv[6 + 3 * g], decay = A.fv[6 + 3 * g + 1];
-    const at::Tensor grad = coef.defined() ? flats[g] * coef : flats[g];
-    const at::Tensor m = A.x(in + 2 * k).mul(b1).add_(grad, 1 - b1);
-    const at::Tensor v = A.x(in + 2 * k + 1).mul(b2).addcmul_(grad, grad, 1 - b2);
-    const at::Tensor step = m.mul(lr / bc1).div_(v.sqrt().mul_(inv_sqrt_bc2).add_(eps));
-    int64_t offset = 0;
-    for (int j = 0; j < k; j++) {
-      const at::Tensor& p = A.x(in + k + j);
-      const at::Tensor piece = step.narrow(0, offset, p.numel()).view(p.sizes());
-      out.push_back(decay == 1 ? p - piece : p.mul(decay).sub_(piece));
-      offset += p.numel();
+    const float step = A.fv[6 + 3 * g] / bc1, decay = A.fv[6 + 3 * g + 1], c2 = inv_sqrt_bc2;
+    const at::Tensor m0 = A.x(in + 2 * k).to(at::kCPU).contiguous(), v0 = A.x(in + 2 * k + 1).to(at::kCPU).contiguous();
+    at::Tensor m = at::empty_like(m0), v = at::empty_like(v0);
+    const float *mp0 = m0.data_ptr<float>(), *vp0 = v0.data_ptr<float>();
+    float *mp = m.data_ptr<float>(), *vp = v.data_ptr<float>();
+    int64_t o = 0;
+    for (const Param& q : params[g]) {
+      at::Tensor p = at::empty_like(q.p);
+      const float *gp = q.grad.data_ptr<float>(), *pp0 = q.p.data_ptr<float>();
+      float* pp = p.data_ptr<float>();
+      const int64_t n = q.p.numel();
+      adam_update(n, gp, pp0, mp0 + o, vp0 + o, pp, mp + o, vp + o, AdamCoefs{q.l2, coef, b1, b2, step, decay, c2, eps});
+      o += n;
+      out.push_back(p.to(S.device));
     }
-    out.push_back(m);
-    out.push_back(v);
+    out.push_back(m.to(S.device));
+    out.push_back(v.to(S.device));
     in += 2 * k + 2;
   }
+  if (!S.device.is_cpu()) out[0] = out[0].to(S.device);
   return out;
 }
 

@@ -109,7 +109,7 @@ async function useWasm(): Promise<{ ok: true } | { ok: false; reason: string }> 
     setWasmPaths(wasmDir());
     if (!(await tf.setBackend("wasm"))) return { ok: false, reason: "wasm backend failed to initialise" };
     await tf.ready();
-    (await import("./wasm-matmul.js")).installWasmMatMul();
+    (await import("./wasm-matmul.js")).installWasmKernels();
     return { ok: true };
   } catch (e) {
     return { ok: false, reason: `wasm backend failed: ${(e as Error).message}` };

@@ -2,7 +2,7 @@
  * Neural-network core on tfjs (see each module for shapes and measurements):
  * - module.ts: `Module` (named tf.Variables, seeded init), `ParamMap`, `selectParams`, init specs
  * - ops.ts: fused `dense`/`denseStack`, `layerNorm`, batched `matMul`, `gelu`, `embeddingLookup`,
- *   `huber`, `selectColumns`, `causalMask`, `sumRows`, `transpose2d`, `splitFlat` — hand-written gradients
+ *   `huber`, `selectColumns`, `causalMask`, `sumRows`, `splitFlat` — hand-written gradients
  *   that stay on the fast wasm kernels
  * - layers.ts: Dense, Mlp, LayerNorm, CausalSelfAttention, TransformerBlock, Transformer, Embedding,
  *   PositionEmbedding, DuelingHead

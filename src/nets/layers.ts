@@ -184,9 +184,9 @@ export class CausalSelfAttention extends Module {
     const [b, t, d] = x.shape;
     // Scaling q's kernel output instead of the [t, t] scores touches fewer values.
     const q = this.split(tf.mul(this.q.apply(x), 1 / Math.sqrt(this.headDim)), b, t);
-    const kT = tf.transpose(tf.reshape(this.k.apply(x), [b, t, this.heads, this.headDim]), [0, 2, 3, 1]); // [b, h, dh, t]
+    const k = this.split(this.k.apply(x), b, t);
     const v = this.split(this.v.apply(x), b, t);
-    let scores = tf.add(matMul(q, kT), causalMask(t)); // [b, h, t, t]
+    let scores = tf.add(matMul(q, k, false, true), causalMask(t)); // [b, h, t, t]
     if (bias) scores = tf.add(scores, bias);
     const o = matMul(tf.softmax(scores), v); // [b, h, t, dh]
     const merged = tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [b, t, d]);

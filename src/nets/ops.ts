@@ -2,14 +2,15 @@
  * Differentiable primitives with hand-written gradients (`tf.customGrad`) that stay on the fast kernels
  * of every backend.
  *
- * Why: tfjs's own gradients of `matMul` use `transposeA/transposeB` matmuls and bias gradients use
- * `sum(axis 0)`. On the wasm backend (tfjs-backend-wasm 4.22, SIMD, one thread) we measured, for
- * [128,256]×[256,256]: plain matMul ≈ 0.77 ms, transposeA ≈ 11 ms, transposeB ≈ 9.8 ms, explicit
- * transpose + matMul ≈ 0.94 ms; `sum` over axis 0 of [128,256] ≈ 164 µs vs ones[1,128]·x ≈ 16 µs.
- * So every backward here uses explicit transposes and ones-vector matmuls.
+ * Why: a fused dense stack is one tape node that saves only what its backward reads (the engine copies
+ * every saved tensor on wasm), and bias gradients use ones-vector matmuls: on wasm `sum` over axis 0 runs
+ * the stock Transpose kernel first ([128,256]: 164 µs against 16 µs). Transposed-operand matmuls are used
+ * directly: on wasm they run on the kernels of `backend/wasm-matmul.ts`, which transpose with SIMD and
+ * cost the same as plain products (the stock kernel ran them ~12× slower).
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, show } from "../core/errors.js";
+import { activationGradFused, hasFused, layerNormFused, layerNormGradFused, takesMatrices } from "./fused.js";
 
 /** Activations fused into `dense`. `leaky_relu` uses slope 0.01 (PyTorch's default); `gelu` is the exact erf form. */
 export type Activation = "linear" | "relu" | "leaky_relu" | "gelu" | "tanh";
@@ -45,55 +46,14 @@ export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
 }
 
 /**
- * 2-D transpose. On wasm the Transpose kernel's rank-2 loop is cache-unfriendly; the same permutation
- * written as a blocked rank-4 transpose ([m/b, b, n/b, b] → perm [2, 3, 0, 1]) measured 2–5× faster
- * (e.g. [1024,128]: 1.36 → 0.25 ms; [1024,512]: 4.8 → 1.4 ms; [256,256]: 0.28 → 0.11 ms).
- * @param x [m, n]
- * @returns [n, m]
- */
-export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
-  const [m, n] = x.shape;
-  if (tf.getBackend() === "wasm") {
-    for (const b of [16, 8]) {
-      if (m % b === 0 && n % b === 0 && m > b && n > b) {
-        return tf.reshape(tf.transpose(tf.reshape(x, [m / b, b, n / b, b]), [2, 3, 0, 1]), [n, m]);
-      }
-    }
-  }
-  return tf.transpose(x);
-}
-
-/** Swap the last two axes. */
-export function transposeLast2(x: tf.Tensor): tf.Tensor {
-  const r = x.rank;
-  if (r === 2) return transpose2d(x as tf.Tensor2D);
-  const perm = Array.from({ length: r }, (_, i) => i);
-  perm[r - 2] = r - 1;
-  perm[r - 1] = r - 2;
-  return tf.transpose(x, perm);
-}
-
-const bmm = tf.customGrad((a: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-  const A = a as tf.Tensor;
-  const B = b as tf.Tensor;
-  (save as tf.GradSaveFunc)([A, B]);
-  return {
-    value: tf.matMul(A, B),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
-      return [tf.matMul(dy, transposeLast2(sb)), tf.matMul(transposeLast2(sa), dy)];
-    },
-  };
-});
-
-/**
- * Batched matmul a·b whose gradient avoids transposed-operand matmuls.
- * @param a [..., m, k]
- * @param b [..., k, n] (same leading dims as `a`)
+ * Batched matmul, differentiable by tfjs's own gradient (transposed-operand products, fast on every backend
+ * now: see the module doc).
+ * @param a [..., m, k] ([..., k, m] with transposeA)
+ * @param b [..., k, n] ([..., n, k] with transposeB); leading dims broadcast against a's
  * @returns [..., m, n]
  */
-export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return bmm(a, b);
+export function matMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+  return tf.matMul(a, b, transposeA, transposeB);
 }
 
 const SQRT1_2 = Math.SQRT1_2;
@@ -118,6 +78,7 @@ function outputNeeded(act: Activation): boolean {
 
 /** dL/dz from dL/dy, using y (the activation output; see outputNeeded) or z (pre-activation, gelu only). */
 function activationBackward(dy: tf.Tensor, y: tf.Tensor | null, z: tf.Tensor | null, act: Activation): tf.Tensor {
+  if (act !== "linear" && hasFused("QttdmActivationGrad")) return activationGradFused(dy, act === "gelu" ? z! : y!, act, LEAKY_SLOPE);
   switch (act) {
     case "linear":
       return dy;
@@ -166,11 +127,15 @@ function fusedName(act: Activation): tf.fused.Activation | null {
  * add that costs ~0.36 ms for [128,256] on wasm, and the activation); our gradient is hand-written anyway.
  */
 function fusedMatMul(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null, act: tf.fused.Activation): tf.Tensor2D {
+  const attrs = { transposeA: false, transposeB: false, activation: act, leakyreluAlpha: LEAKY_SLOPE };
+  if (takesMatrices()) {
+    const inputs: tf.NamedTensorMap = b ? { a: x, b: w, bias: b } : { a: x, b: w };
+    return tf.engine().runKernel("_FusedMatMul", inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  }
   const [n, k] = x.shape;
   const m = w.shape[1];
   const inputs: tf.NamedTensorMap = { a: tf.reshape(x, [1, n, k]), b: tf.reshape(w, [1, k, m]) };
   if (b) inputs.bias = b;
-  const attrs = { transposeA: false, transposeB: false, activation: act, leakyreluAlpha: LEAKY_SLOPE };
   const y = tf.engine().runKernel("_FusedMatMul", inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
   return tf.reshape(y, [n, m]);
 }
@@ -185,8 +150,8 @@ function forward(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null, act: Act
 
 function backward(dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D, y: tf.Tensor2D | null, z: tf.Tensor2D | null, act: Activation, needDx: boolean) {
   const dz = activationBackward(dy, y, z, act) as tf.Tensor2D;
-  const dx = needDx ? (tf.matMul(dz, transpose2d(w)) as tf.Tensor2D) : null;
-  const dw: tf.Tensor2D = tf.matMul(transpose2d(x), dz);
+  const dx = needDx ? tf.matMul<tf.Tensor2D>(dz, w, false, true) : null;
+  const dw = tf.matMul<tf.Tensor2D>(x, dz, true, false);
   return { dz, dx, dw };
 }
 
@@ -199,7 +164,7 @@ export interface DenseLayerSpec {
 
 /**
  * A chain of fused dense layers as ONE differentiable op: forward runs the layers with `_FusedMatMul`,
- * backward is the hand-written chain rule (explicit transposes, ones-vector bias sums). One tape node
+ * backward is the hand-written chain rule (transposed-operand matmuls, ones-vector bias sums). One tape node
  * instead of one per layer; on wasm the tape's own bookkeeping is small (W1 MLP forward+backward: ~3.8 ms
  * CPU taped vs ~3.5 ms with no tape at all), the kernels dominate.
  * @param x [n, in]
@@ -308,7 +273,7 @@ export function embeddingLookup(ids: tf.Tensor, table: tf.Tensor2D): tf.Tensor {
     (save as tf.GradSaveFunc)([oh]);
     return {
       value: tf.matMul(oh, t as tf.Tensor2D),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.matMul(transpose2d(saved[0] as tf.Tensor2D), dy as tf.Tensor2D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.matMul(saved[0] as tf.Tensor2D, dy as tf.Tensor2D, true, false),
     };
   });
   return tf.reshape(lookup(table), [...ids.shape, table.shape[1]]);
@@ -325,12 +290,29 @@ function meanLast(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 type LayerNormFn = (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D;
-const layerNormFns = new Map<number, LayerNormFn>();
+const layerNormFns = new Map<string, LayerNormFn>();
+
+/** Layer norm as the backend's fused kernels (see nets/fused.ts): statistics saved, one call each way. */
+function fusedLayerNormFn(eps: number): LayerNormFn {
+  return tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, g: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+    const [y, mean, rstd] = layerNormFused(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, eps);
+    (save as tf.GradSaveFunc)([x as tf.Tensor2D, mean, rstd, g as tf.Tensor1D]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, smean, srstd, sg] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        return layerNormGradFused(dy as tf.Tensor2D, sx, smean, srstd, sg);
+      },
+    };
+  }) as unknown as LayerNormFn;
+}
 
 function layerNormFn(eps: number): LayerNormFn {
-  let fn = layerNormFns.get(eps);
+  const fused = hasFused("QttdmLayerNorm");
+  const key = `${eps}:${fused}`;
+  let fn = layerNormFns.get(key);
   if (fn) return fn;
-  fn = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, g: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+  fn = fused ? fusedLayerNormFn(eps) : tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, g: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
     const X = x as tf.Tensor2D;
     const G = g as tf.Tensor1D;
     const xc = tf.sub(X, meanLast(X)) as tf.Tensor2D;
@@ -348,7 +330,7 @@ function layerNormFn(eps: number): LayerNormFn {
       },
     };
   }) as unknown as LayerNormFn;
-  layerNormFns.set(eps, fn);
+  layerNormFns.set(key, fn);
   return fn;
 }
 

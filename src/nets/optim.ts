@@ -17,6 +17,7 @@ import { z } from "zod";
 import { ConfigError, show } from "../core/errors.js";
 import { scheduleValue, type ScheduleSpec } from "../core/schedule.js";
 import type { ParamMap } from "./module.js";
+import { adamFused, hasFused } from "./fused.js";
 import { splitFlat } from "./ops.js";
 
 export const optimizerConfigSchema = z
@@ -156,6 +157,7 @@ export class Adam {
 
   private update(grads: tf.NamedTensorMap, t: number): number {
     const { beta1: b1, beta2: b2, eps, clipNorm, decoupledWeightDecay } = this.cfg;
+    if (hasFused("QttdmAdam") && this.allVars.every((v) => grads[v.name] !== undefined)) return this.updateFused(grads, t);
     const norm = tf.tidy(() => {
       const flats = this.groups.map((g) =>
         tf.concat(
@@ -193,6 +195,36 @@ export class Adam {
     });
     const value = norm.dataSync()[0]!;
     norm.dispose();
+    return value;
+  }
+
+  /** The same step as one fused kernel (backends that have it; see nets/fused.ts). */
+  private updateFused(grads: tf.NamedTensorMap, t: number): number {
+    const { beta1, beta2, eps, clipNorm, decoupledWeightDecay } = this.cfg;
+    const r = adamFused(
+      this.groups.map((g, gi) => {
+        const lr = this.learningRate(gi);
+        return {
+          grads: g.vars.map((v) => grads[v.name]!),
+          params: g.vars,
+          m: g.m,
+          v: g.v,
+          lr,
+          decay: decoupledWeightDecay && g.weightDecay > 0 ? 1 - lr * g.weightDecay : 1,
+          l2: decoupledWeightDecay ? 0 : g.weightDecay,
+        };
+      }),
+      { beta1, beta2, bc1: 1 - Math.pow(beta1, t), invSqrtBc2: 1 / Math.sqrt(1 - Math.pow(beta2, t)), eps, clipNorm },
+    );
+    this.groups.forEach((g, gi) => {
+      const out = r.groups[gi]!;
+      g.vars.forEach((p, i) => p.assign(out.params[i]!));
+      g.m.assign(out.m);
+      g.v.assign(out.v);
+      tf.dispose([...out.params, out.m, out.v]);
+    });
+    const value = r.norm.dataSync()[0]!;
+    r.norm.dispose();
     return value;
   }
 
