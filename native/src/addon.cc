@@ -41,7 +41,9 @@ struct State {
   napi_ref nums_ref = nullptr;
   at::Device device = at::kCPU;
 };
-State S;
+// One table per thread: each Node worker thread (qttdm compare's runs) loads the addon in its own environment on
+// its own thread, and must not see another's slots.
+thread_local State S;
 
 // ---------------------------------------------------------------------------------------------------------
 // Slots and dtypes
