@@ -10,8 +10,12 @@
  * run), `<backend>_overall_env_steps_per_s` from step 0, `<backend>_updates_per_s` after learning starts,
  * `<backend>_wall_s` of the whole child process, and `libtorch_speedup_vs_wasm` when both ran. The run
  * directories go to a temporary folder that is removed afterwards.
+ *
+ * `--baseline DIR` also runs another built qttdm checkout (e.g. an earlier commit in a git worktree) on its
+ * default wasm backend, in the same invocation, as `baseline_wasm`, and adds `<backend>_speedup_vs_baseline`:
+ * the side-by-side form of "faster than before this change".
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_PRESET, loadConfig } from "../config/load.js";
@@ -67,13 +71,19 @@ export const trainBenchmark: Benchmark = {
     // About 20 records per run: enough to start timing close to learningStarts, too few to cost anything.
     const logEvery = Math.max(learningStarts, Math.ceil(steps / 20));
     const figs: BenchFigures = { preset, steps, learning_starts: learningStarts };
-    for (const b of benchBackends(ctx)) {
+    const runs = benchBackends(ctx).map((b) => ({ label: b, cli: distModule("cli/main.js"), sets: [`experiment.backend=${b}`, "experiment.threads=1"] }));
+    if (ctx.options.baseline !== undefined) {
+      const cli = join(String(ctx.options.baseline), "dist", "cli", "main.js");
+      if (!existsSync(cli)) throw new ConfigError(`--baseline: got ${show(ctx.options.baseline)}, expected a built qttdm checkout (no ${cli})`);
+      // An earlier version may not know experiment.threads: its wasm backend is single-threaded anyway.
+      runs.unshift({ label: "baseline_wasm", cli, sets: ["experiment.backend=wasm"] });
+    }
+    for (const { label: b, cli, sets: backendSets } of runs) {
       const runsDir = mkdtempSync(join(tmpdir(), "qttdm-bench-train-"));
       try {
         const sets = [
           `experiment.totalSteps=${steps}`,
-          `experiment.backend=${b}`,
-          "experiment.threads=1",
+          ...backendSets,
           `experiment.runsDir=${runsDir}`,
           `train.learningStarts=${learningStarts}`,
           `logging.every=${logEvery}`,
@@ -86,7 +96,7 @@ export const trainBenchmark: Benchmark = {
         ];
         ctx.log(`${b}: training in a child process, one thread`);
         const t0 = performance.now();
-        await runChild(distModule("cli/main.js"), ["train", "--config", preset, ...sets.flatMap((s) => ["--set", s])], (line) => ctx.log(`${b}: ${line}`));
+        await runChild(cli, ["train", "--config", preset, ...sets.flatMap((s) => ["--set", s])], (line) => ctx.log(`${b}: ${line}`));
         const wall = (performance.now() - t0) / 1000;
         const [run] = readdirSync(runsDir);
         const r = trainRates(readFileSync(join(runsDir, run!, "metrics.jsonl"), "utf8"), learningStarts);
@@ -101,6 +111,13 @@ export const trainBenchmark: Benchmark = {
     }
     const [w, l] = [figs.wasm_env_steps_per_s, figs.libtorch_env_steps_per_s];
     if (typeof w === "number" && typeof l === "number") figs.libtorch_speedup_vs_wasm = round(l / w, 3);
+    const base = figs.baseline_wasm_env_steps_per_s;
+    if (typeof base === "number") {
+      for (const b of ["wasm", "libtorch"]) {
+        const v = figs[`${b}_env_steps_per_s`];
+        if (typeof v === "number") figs[`${b}_speedup_vs_baseline`] = round(v / base, 3);
+      }
+    }
     return figs;
   },
 };

@@ -6,6 +6,7 @@ interface Args {
   quick: boolean;
   backend?: string;
   backends?: string;
+  baseline?: string;
   config?: string;
   steps?: number;
   seeds?: number;
@@ -35,6 +36,7 @@ export const benchCommand: CommandModule<object, Args> = {
       .option("config", { type: "string", describe: "train: preset to time (default lunarlander/dqn-reaper)" })
       .option("backend", { type: "string", choices: ["auto", "tensorflow", "libtorch", "wasm", "cpu"], describe: "learner, train: measure only this backend (default: wasm, and libtorch when built)" })
       .option("backends", { type: "string", describe: "learner, train: comma-separated backends to measure, e.g. wasm,libtorch" })
+      .option("baseline", { type: "string", describe: "train: a built earlier qttdm checkout to time on its wasm backend beside these" })
       .example("$0 bench env", "environment throughput")
       .example("$0 bench learner", "learner workloads on wasm and libtorch, with PyTorch ratios when torch is installed")
       .example("$0 bench train --config lunarlander/qttdm --steps 3000", "training env steps/s on wasm and libtorch") as never,
@@ -42,6 +44,7 @@ export const benchCommand: CommandModule<object, Args> = {
     await runBenchmarks(args.names, { quick: args.quick, options: {
         backend: args.backend,
         backends: args.backends,
+        baseline: args.baseline,
         config: args.config,
         steps: args.steps,
         seeds: args.seeds,
