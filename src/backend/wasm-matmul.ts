@@ -1,26 +1,36 @@
 /**
- * Fast `BatchMatMul` and `_FusedMatMul` kernels for the wasm backend.
+ * qttdm's kernels for the wasm backend (tfjs-backend-wasm 4.22, SIMD, one thread): `BatchMatMul`,
+ * `_FusedMatMul`, `Transpose` and `Identity` replaced, and the fused kernels of nets/fused.ts added.
  *
- * Why: tfjs-backend-wasm 4.22 (`batch_mat_mul_impl.cc`) calls XNNPACK's fully-connected operator only for
+ * Why: the stock `BatchMatMul` (`batch_mat_mul_impl.cc`) calls XNNPACK's fully-connected operator only for
  * `!transposeA && !transposeB` with both batch sizes 1; every other product (the backward pass's transposed
  * operands, rank-3 activations × 2-D weights, attention's batched products) runs a scalar triple loop at
  * 1–3 GFLOP/s. Routing them all to XNNPACK (materialised transposes, folded batch dims, one call per batch)
- * was measured first and gained little in a training step: XNNPACK's operator packs its right operand on
- * every new tensor id at ~4 ns/element (0.55 ms for a [1024,128] gradient, about half of the product itself
- * when the left operand has 128 rows), and in a backward pass nearly every right operand is new; the stock
- * Transpose kernel ran 1–3.5 ns/element; and one XNNPACK call per attention head cost ~3 µs of setup.
+ * was measured first and gained little in a training step (W3 step 180 → 163 ms CPU): XNNPACK's operator packs
+ * its right operand on every new tensor id at ~4 ns/element (0.55 ms for a [1024,128] gradient, about half of
+ * the product itself when the left operand has 128 rows), and in a backward pass nearly every right operand is
+ * new; the stock Transpose kernel ran 1–3.5 ns/element; one XNNPACK call per attention head cost ~3 µs.
  *
- * So the products run on three small WebAssembly SIMD functions assembled here at load time and
- * instantiated on the backend's own memory (tensors are read and written in place):
- * - `gemm`: C = A·B for row-major A [m,k], B [k,n], a 4×8 register tile reading B in place (no packing),
- *   batched with per-operand strides (0 broadcasts); 36–39 GFLOP/s on [1024,128]×[128,128] and on
- *   [128,1024]×[1024,512] with k blocked so a B panel stays in L2, against 32 for XNNPACK with cached weights.
- * - `transpose`: batched last-two-axes transpose in 16×16 tiles of 4×4 SIMD blocks, 0.2–1 ns/element
- *   (e.g. [1024,512] 0.53 ms against 3.2 ms). Transposed operands are materialised with it.
+ * So the products run on small WebAssembly SIMD functions assembled here at load time (no toolchain, no
+ * binary in the repository) and instantiated on the backend's own memory, reading and writing tensors in
+ * place:
+ * - `gemm`: C = A·B for row-major A [m,k], B [k,n] in 4×8 register tiles, batched with per-operand strides
+ *   (0 broadcasts), k blocked so a B block stays in L2, B packed in 8-column panels for 48+ rows: 36–39
+ *   GFLOP/s on the W1/W3 shapes against 32 for XNNPACK with cached weights. That is about the limit of
+ *   128-bit SIMD without a fused multiply-add here (8 multiplies and 8 adds per 4×8 step).
+ * - `transpose` / `transposeChunks`: a swap of two axis groups ([1024,128] 2-D: 408 → 49 µs; attention's head
+ *   split [64,16,4,32] by [0,2,1,3]: 70 → 39 µs). Transposed matmul operands are materialised with it.
  * - `biasAct`: the fused epilogue, per-column bias then linear / relu / leakyrelu; relu6, sigmoid, elu and
  *   prelu run the stock element-wise kernels afterwards.
- * This relies on tfjs-backend-wasm 4.22 internals (the backend's `dataIdMap`, its emscripten module's
- * exported `memory`); `installWasmMatMul` checks for them and keeps the stock kernels when any is missing.
+ * - nets/fused.ts's layer norm and its gradient, activation gradients and Adam step, each one or two passes
+ *   where the composed tfjs ops make 10–20: W3 step 98.6 → 84.6 ms CPU (layer norm −7.5, Adam −4.4,
+ *   activation gradients −1.6), W1 update 4.6 → 3.5 ms (Adam).
+ * `Identity` shares its input's memory instead of copying it, as the cpu backend's does: tensors are
+ * immutable, and the engine clones every tensor a gradient saves (W3 step −4 %).
+ *
+ * This relies on tfjs-backend-wasm 4.22 internals (the backend's `dataIdMap`, `incRef` and `makeOutput`, its
+ * emscripten module's exported `memory`, `_malloc` and `HEAPF32`); `installWasmKernels` checks for them and
+ * keeps the stock kernels when any is missing.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { FusedKernel } from "../nets/fused.js";
@@ -40,7 +50,7 @@ declare namespace WebAssembly {
 }
 
 // ----------------------------------------------------------------------------------------------------
-// A minimal WebAssembly assembler: just what the three kernels need.
+// A minimal WebAssembly assembler: just what the kernels below need.
 
 const I32 = 0x7f;
 const F32 = 0x7d;
@@ -94,46 +104,46 @@ const op = {
   i32GtS: [0x4a],
   i32GeS: [0x4e],
   f32Gt: [0x5e],
+  f32Ge: [0x60],
   i32Add: [0x6a],
   i32Sub: [0x6b],
   i32Mul: [0x6c],
   i32And: [0x71],
   i32Shl: [0x74],
+  f32Abs: [0x8b],
+  f32Nearest: [0x90],
+  f32Sqrt: [0x91],
   f32Add: [0x92],
+  f32Sub: [0x93],
   f32Mul: [0x94],
+  f32Div: [0x95],
   f32Max: [0x97],
+  f64Add: [0xa0],
+  f64PromoteF32: [0xbb],
+  f32ReinterpretI32: [0xbe],
+  i32TruncSatF32S: [0xfc, 0x00],
   v128Load: (offset: number) => [0xfd, 0x00, 4, ...uleb(offset)],
   v128Load32Splat: [0xfd, 0x09, 2, 0],
   v128Store: (offset: number) => [0xfd, 0x0b, 4, ...uleb(offset)],
   v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   shuffle: (l: number[]) => [0xfd, 0x0d, ...lanes32(l)],
-  f32x4Splat: [0xfd, 0x13],
-  f32x4Gt: [0xfd, 0x44],
-  v128Bitselect: [0xfd, 0x52],
-  f32x4Add: [0xfd, 0xe4, 0x01],
-  f32x4Mul: [0xfd, 0xe6, 0x01],
-  f32x4Max: [0xfd, 0xe9, 0x01],
-  f32Sub: [0x93],
-  f32Div: [0x95],
-  f32Sqrt: [0x91],
-  f64Add: [0xa0],
-  f64PromoteF32: [0xbb],
-  f32x4ExtractLane: (lane: number) => [0xfd, 0x1f, lane],
   i32x4Splat: [0xfd, 0x11],
+  f32x4Splat: [0xfd, 0x13],
+  f32x4ExtractLane: (lane: number) => [0xfd, 0x1f, lane],
+  f32x4Gt: [0xfd, 0x44],
+  f32x4Ge: [0xfd, 0x46],
   v128And: [0xfd, 0x4e],
-  v128Or: [0xfd, 0x50],
+  v128Bitselect: [0xfd, 0x52],
   f32x4Nearest: [0xfd, 0x6a],
   i32x4Shl: [0xfd, 0xab, 0x01],
   i32x4Add: [0xfd, 0xae, 0x01],
   f32x4Abs: [0xfd, 0xe0, 0x01],
-  f32Abs: [0x8b],
-  f32Nearest: [0x90],
-  i32TruncSatF32S: [0xfc, 0x00],
-  f32ReinterpretI32: [0xbe],
   f32x4Sqrt: [0xfd, 0xe3, 0x01],
+  f32x4Add: [0xfd, 0xe4, 0x01],
   f32x4Sub: [0xfd, 0xe5, 0x01],
+  f32x4Mul: [0xfd, 0xe6, 0x01],
   f32x4Div: [0xfd, 0xe7, 0x01],
-  f32x4Min: [0xfd, 0xe8, 0x01],
+  f32x4Max: [0xfd, 0xe9, 0x01],
   i32x4TruncSatF32x4S: [0xfd, 0xf8, 0x01],
 };
 
@@ -148,6 +158,9 @@ interface Lanes {
   div: number[];
   sqrt: number[];
   max: number[];
+  abs: number[];
+  /** x >= y: an all-ones lane mask (vector) or an i32 0/1 (scalar). */
+  ge: number[];
   /** A constant: a v128 local splatted in the prologue, or an f32 immediate. */
   k(c: number): number[];
   /** An f32 local as these lanes see it: its splat (made by `Fn.splat` before the loop), or itself. */
@@ -165,6 +178,7 @@ class Fn {
   private readonly consts = new Map<number, number>();
   private readonly splats = new Map<number, number>();
   private readonly temps: Record<number, number[]> = { [V128]: [], [F32]: [] };
+  private sumAcc: number | undefined;
   readonly vector: Lanes;
   readonly scalar: Lanes;
 
@@ -180,6 +194,8 @@ class Fn {
       div: op.f32x4Div,
       sqrt: op.f32x4Sqrt,
       max: op.f32x4Max,
+      abs: op.f32x4Abs,
+      ge: op.f32x4Ge,
       k: (c) => {
         let l = this.consts.get(c);
         if (l === undefined) {
@@ -202,6 +218,8 @@ class Fn {
       div: op.f32Div,
       sqrt: op.f32Sqrt,
       max: op.f32Max,
+      abs: op.f32Abs,
+      ge: op.f32Ge,
       k: (c) => op.f32(c),
       v: (f32) => op.get(f32),
       tmp: tmp(F32),
@@ -239,7 +257,7 @@ class Fn {
   }
   /** into (f32) = Σ_j term(j) for j < end, `term` leaving one value of the lanes' type. */
   sum(into: number, j: number, end: number[], term: (l: Lanes) => number[]): void {
-    const acc = this.vector.tmp(7);
+    const acc = (this.sumAcc ??= this.local(V128));
     this.emit(op.v128Zero, op.set(acc));
     this.forFull(j, end, 4, () => this.emit(op.get(acc), term(this.vector), op.f32x4Add, op.set(acc)));
     this.emit(hsum(acc), op.set(into));
@@ -288,17 +306,20 @@ const MR = 4;
 const NR = 8;
 
 /**
- * gemm(a, lda, b, ldb, c, ldc, m, n, k, batch, sa, sb, sc, accumulate):
+ * gemm(a, lda, b, ldb, c, ldc, m, n, k, batch, sa, sb, sc, accumulate, bp):
  * for each of `batch` products (operands advanced by sa, sb, sc bytes), C[m,n] (+)= A[m,k]·B[k,n] with row
  * strides lda, ldb, ldc. Register tiles of MR×NR, then MR×4 and MR×1 for the last columns, then single rows.
+ * 4×8 measured fastest of 2×16, 3×16, 4×12, 4×16, 5×8 and 6×8 (larger tiles spill), and unrolling k was slower.
+ * With bp ≠ 0 the MR×NR tiles read B's first n − n % 8 columns from the panels `pack` wrote there.
  */
 function gemmFn(): Fn {
-  const f = new Fn("gemm", new Array<number>(14).fill(I32));
-  const [a, lda, b, ldb, c, ldc, m, n, k, batch, sa, sb, sc, accumulate] = f.params.map((_, i) => i);
+  const f = new Fn("gemm", new Array<number>(15).fill(I32));
+  const [a, lda, b, ldb, c, ldc, m, n, k, batch, sa, sb, sc, accumulate, bp] = f.params.map((_, i) => i);
   const i = f.local(I32);
   const j = f.local(I32);
   const kk = f.local(I32);
   const pb = f.local(I32);
+  const bstep = f.local(I32);
   const pc = f.local(I32);
   const pr = Array.from({ length: MR }, () => f.local(I32));
   const acc = Array.from({ length: MR }, () => Array.from({ length: NR / 4 }, () => f.local(V128)));
@@ -325,8 +346,11 @@ function gemmFn(): Fn {
     // pr[r] = &A[i + r, 0], pb = &B[0, j]
     f.emit(get(a), get(i), get(lda), op.i32Mul, op.i32Add, set(pr[0]!));
     for (let r = 1; r < rows; r++) f.emit(get(pr[r - 1]!), get(lda), op.i32Add, set(pr[r]!));
-    f.emit(get(b), get(j), op.i32(2), op.i32Shl, op.i32Add, set(pb), get(k), set(kk));
-    f.emit(op.loop);
+    const inPlace = [...get(b), ...get(j), ...op.i32(2), ...op.i32Shl, ...op.i32Add, ...set(pb), ...get(ldb), ...set(bstep)];
+    // Packed panels (see `pack`): columns j…j+7 at bp + j·4·k, a row every 32 bytes.
+    if (cols === NR) f.emit(get(bp), op.if, get(bp), get(j), get(k), op.i32Mul, op.i32(2), op.i32Shl, op.i32Add, set(pb), op.i32(32), set(bstep), op.else, inPlace, op.end);
+    else f.emit(inPlace);
+    f.emit(get(k), set(kk), op.loop);
     for (let v = 0; v < nv; v++) f.emit(get(pb), load(v), set(simd ? bv[v]! : sbv));
     for (let r = 0; r < rows; r++) {
       f.emit(get(pr[r]!), simd ? op.v128Load32Splat : op.f32Load, set(simd ? av : sav));
@@ -336,7 +360,7 @@ function gemmFn(): Fn {
       }
       f.emit(get(pr[r]!), op.i32(4), op.i32Add, set(pr[r]!));
     }
-    f.emit(get(pb), get(ldb), op.i32Add, set(pb));
+    f.emit(get(pb), get(bstep), op.i32Add, set(pb));
     f.emit(get(kk), op.i32(1), op.i32Sub, op.tee(kk), op.brIf(0), op.end);
     for (let r = 0; r < rows; r++) for (let v = 0; v < nv; v++) f.emit(get(pc), get(ldc), op.i32(r), op.i32Mul, op.i32Add, get(accOf(r, v)), store(v));
   };
@@ -354,6 +378,27 @@ function gemmFn(): Fn {
     f.forFull(i, get(m), MR, () => rowBlock(MR));
     f.for(i, get(i), get(m), 1, () => rowBlock(1));
     f.emit(get(a), get(sa), op.i32Add, set(a), get(b), get(sb), op.i32Add, set(b), get(c), get(sc), op.i32Add, set(c));
+  });
+  return f;
+}
+
+/**
+ * pack(b, ldb, bp, k, panels): B's columns in panels of 8, bp[p][r][0…7] = B[r][8p…8p+7] for r < k, so the
+ * gemm tiles read B sequentially: rows of B 512 B–2 KB apart fall in a few L1 sets and miss (+5 % on
+ * [1024,128]×[128,128], [128,256]×[256,256] and k-blocked [128,1024]×[1024,512]).
+ */
+function packFn(): Fn {
+  const f = new Fn("pack", [I32, I32, I32, I32, I32]);
+  const [b, ldb, bp, k, panels] = [0, 1, 2, 3, 4];
+  const [src, r] = [f.local(I32), f.local(I32)];
+  const { get, set } = op;
+  f.countDown(panels, () => {
+    f.emit(get(b), set(src));
+    f.for(r, op.i32(0), get(k), 1, () => {
+      f.emit(get(bp), get(src), op.v128Load(0), op.v128Store(0), get(bp), get(src), op.v128Load(16), op.v128Store(16));
+      f.emit(get(bp), op.i32(32), op.i32Add, set(bp), get(src), get(ldb), op.i32Add, set(src));
+    });
+    f.emit(get(b), op.i32(32), op.i32Add, set(b));
   });
   return f;
 }
@@ -613,7 +658,10 @@ function sumSqFn(): Fn {
 /**
  * adam(g, p, m, v, pOut, mOut, vOut, n, coef, l2, b1, c1, b2, c2, lrc, ibc2, eps, decay): nets/optim.ts's rule
  * in its order of operations, on n floats: ĝ = (g + l2·p)·coef, m′ = b1·m + c1·ĝ, v′ = b2·v + c2·ĝ²,
- * p′ = decay·p − lrc·m′ / (√v′·ibc2 + eps).
+ * p′ = decay·p − lrc·m′ / (√v′·ibc2 + eps). Moments below 2⁻¹²⁶ are stored as 0: the first moment of a
+ * parameter whose gradient stays 0 decays by β1 per step into float32's subnormal range within ~800 steps,
+ * where every operation on it is ~100× slower (W1's update after 1,500 steps: 8k of 138k moments subnormal,
+ * Adam 0.91 ms against 0.14 ms); the step they would make is below 1e-30.
  */
 function adamFn(): Fn {
   const f = new Fn("adam", [I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, F32, F32]);
@@ -625,15 +673,20 @@ function adamFn(): Fn {
   f.lanes(j, get(n), (l) => {
     const [gr, m2, v2] = [0, 1, 2].map((i) => l.tmp(i));
     f.emit(at(g, j), l.load, at(p, j), l.load, l.v(l2), l.mul, l.add, l.v(coef), l.mul, set(gr));
-    f.emit(at(m, j), l.load, l.v(b1), l.mul, get(gr), l.v(c1), l.mul, l.add, set(m2), at(mOut, j), get(m2), l.store);
-    f.emit(at(v, j), l.load, l.v(b2), l.mul, get(gr), get(gr), l.mul, l.v(c2), l.mul, l.add, set(v2), at(vOut, j), get(v2), l.store);
+    f.emit(at(m, j), l.load, l.v(b1), l.mul, get(gr), l.v(c1), l.mul, l.add, set(m2));
+    f.emit(at(v, j), l.load, l.v(b2), l.mul, get(gr), get(gr), l.mul, l.v(c2), l.mul, l.add, set(v2));
+    for (const [x, dst] of [[m2, mOut], [v2, vOut]] as const) {
+      const normal = [...get(x), ...l.abs, ...l.k(2 ** -126), ...l.ge];
+      f.emit(get(x), l.width === 4 ? [...normal, ...op.v128And] : [...op.f32(0), ...normal, ...op.select], set(x), at(dst, j), get(x), l.store);
+    }
     f.emit(at(pOut, j), at(p, j), l.load, l.v(decay), l.mul, get(m2), l.v(lrc), l.mul, get(v2), l.sqrt, l.v(ibc2), l.mul, l.v(eps), l.add, l.div, l.sub, l.store);
   });
   return f;
 }
 
 interface Kernels {
-  gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, batch: number, sa: number, sb: number, sc: number, accumulate: number): void;
+  gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, batch: number, sa: number, sb: number, sc: number, accumulate: number, bp: number): void;
+  pack(b: number, ldb: number, bp: number, k: number, panels: number): void;
   transpose(x: number, y: number, rows: number, cols: number, batch: number): void;
   transposeChunks(x: number, y: number, rows: number, cols: number, e: number, batch: number): void;
   biasAct(c: number, rows: number, n: number, bias: number, act: number, alpha: number): void;
@@ -650,7 +703,7 @@ const instances = new WeakMap<WebAssembly.Memory, Kernels>();
 function kernelsFor(memory: WebAssembly.Memory): Kernels {
   let k = instances.get(memory);
   if (k === undefined) {
-    compiled ??= new WebAssembly.Module(assemble([gemmFn(), transposeFn(), transposeChunksFn(), biasActFn(), layerNormFn(), layerNormGradFn(), activationGradFn(), sumSqFn(), adamFn()]));
+    compiled ??= new WebAssembly.Module(assemble([gemmFn(), packFn(), transposeFn(), transposeChunksFn(), biasActFn(), layerNormFn(), layerNormGradFn(), activationGradFn(), sumSqFn(), adamFn()]));
     k = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Kernels;
     instances.set(memory, k);
   }
@@ -663,7 +716,7 @@ function kernelsFor(memory: WebAssembly.Memory): Kernels {
 /** The parts of tfjs-backend-wasm 4.22's backend that these kernels use (not public API). */
 interface WasmBackend {
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
-  wasm: { asm: { memory: WebAssembly.Memory }; HEAPF32: Float32Array };
+  wasm: { asm: { memory: WebAssembly.Memory }; HEAPF32: Float32Array; _malloc(bytes: number): number };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: tf.DataId): boolean;
   incRef(dataId: tf.DataId): void;
@@ -678,6 +731,9 @@ const AFTER_KERNELS: Record<string, string> = { relu6: "Relu6", sigmoid: "Sigmoi
 
 /** Keep B panels of the gemm (k × n floats) within ~1 MB so they stay in L2 across row blocks. */
 const PANEL_FLOATS = 1 << 18;
+/** Packing B pays off from this many rows of A (k = n = 256: 16 rows lose 10 %, 32 break even, 64 gain 4 %, 128 gain 7 %). */
+const PACK_MIN_ROWS = 48;
+const scratchBlocks = new WeakMap<WebAssembly.Memory, number>();
 
 class Run {
   readonly k: Kernels;
@@ -702,13 +758,32 @@ class Run {
     this.k.transpose(this.ptr(x), this.ptr(y), r, c, tf.util.sizeFromShape(s) / (r * c));
     return y;
   }
-  /** `batch` products C[m,n] = A[m,k]·B[k,n], operands advanced by sa, sb, sc floats per product. */
+  /**
+   * `batch` products C[m,n] = A[m,k]·B[k,n], operands advanced by sa, sb, sc floats per product. A single
+   * product with at least PACK_MIN_ROWS rows packs each B panel first.
+   */
   gemm(a: number, b: number, c: number, m: number, n: number, k: number, batch: number, sa: number, sb: number, sc: number): void {
     const kc = k * n <= PANEL_FLOATS ? k : Math.max(8, Math.floor(PANEL_FLOATS / 2 / n));
+    const panels = batch === 1 && m >= PACK_MIN_ROWS ? n >> 3 : 0;
     for (let k0 = 0; k0 < k; k0 += kc) {
       const kb = Math.min(kc, k - k0);
-      this.k.gemm(a + 4 * k0, 4 * k, b + 4 * k0 * n, 4 * n, c, 4 * n, m, n, kb, batch, 4 * sa, 4 * sb, 4 * sc, k0 > 0 ? 1 : 0);
+      let bp = 0;
+      if (panels > 0 && kb * panels * 8 <= PANEL_FLOATS) {
+        bp = this.scratch();
+        this.k.pack(b + 4 * k0 * n, 4 * n, bp, kb, panels);
+      }
+      this.k.gemm(a + 4 * k0, 4 * k, b + 4 * k0 * n, 4 * n, c, 4 * n, m, n, kb, batch, 4 * sa, 4 * sb, 4 * sc, k0 > 0 ? 1 : 0, bp);
     }
+  }
+  /** PANEL_FLOATS floats of wasm memory for packed panels, one block per backend, never freed. */
+  private scratch(): number {
+    const memory = this.be.wasm.asm.memory;
+    let p = scratchBlocks.get(memory);
+    if (p === undefined) {
+      p = this.be.wasm._malloc(4 * PANEL_FLOATS);
+      scratchBlocks.set(memory, p);
+    }
+    return p;
   }
   dispose(): void {
     for (const t of this.temps) this.be.disposeData(t.dataId);
@@ -920,15 +995,15 @@ const fusedAdam: KernelImpl = ({ inputs, backend, attrs }) => {
 
 let installed = false;
 
+/** Whether installWasmKernels replaced the stock kernels (its `_FusedMatMul` then takes 2-D operands too). */
+export function wasmKernelsInstalled(): boolean {
+  return installed;
+}
+
 /**
- * Replace the wasm backend's `BatchMatMul`, `_FusedMatMul`, `Transpose` and `Identity` kernels. Call after
- * the wasm backend is initialised; idempotent. Returns false, leaving the stock kernels, when the backend is
- * missing or its internals are not those of tfjs-backend-wasm 4.22.
- *
- * `Transpose` runs the SIMD transposes for every permutation that is a swap of two axis groups (attention's
- * head split and merge: [64,16,4,32] → [0,2,1,3] 0.13 → 0.02 ms), the stock kernel otherwise. `Identity`
- * shares the input's memory instead of copying it, as the cpu backend does: tensors are immutable, and the
- * engine clones every tensor a gradient saves (W3 step −4 %).
+ * Install the kernels above on the wasm backend (see the module doc). Call after the wasm backend is
+ * initialised; idempotent. Returns false, leaving the stock kernels, when the backend is missing or its
+ * internals are not those of tfjs-backend-wasm 4.22.
  */
 export function installWasmKernels(): boolean {
   if (installed) return true;

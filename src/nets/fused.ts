@@ -7,6 +7,7 @@
  * element-wise passes with them (docs/results.md).
  */
 import * as tf from "@tensorflow/tfjs";
+import { wasmKernelsInstalled } from "../backend/wasm-matmul.js";
 
 export type FusedKernel = "QttdmLayerNorm" | "QttdmLayerNormGrad" | "QttdmActivationGrad" | "QttdmAdam";
 
@@ -16,11 +17,13 @@ export function hasFused(name: FusedKernel): boolean {
 }
 
 /**
- * Whether the active backend's `_FusedMatMul` takes 2-D operands as they are. tfjs's own kernels want rank 3
- * ([1, n, k]), which costs three Reshape kernels per product; on libtorch those were ~40% of a batch-1 action.
+ * Whether the active backend's `_FusedMatMul` takes 2-D operands as they are: libtorch's and qttdm's wasm kernel
+ * (backend/wasm-matmul.ts) do. tfjs's own kernels want rank 3 ([1, n, k]), which costs three Reshape kernels per
+ * product; on libtorch those were ~40% of a batch-1 action, on wasm batch-1 latency went 25 → 17 µs without them.
  */
 export function takesMatrices(): boolean {
-  return tf.getBackend() === "libtorch";
+  const b = tf.getBackend();
+  return b === "libtorch" || (b === "wasm" && wasmKernelsInstalled());
 }
 
 function run(name: FusedKernel, inputs: tf.NamedTensorMap | tf.Tensor[], attrs: Record<string, unknown> = {}): tf.Tensor[] {

@@ -3,10 +3,10 @@
  * seeded init) with an `apply` method that is pure tfjs ops, so it composes inside `tf.tidy`,
  * `tf.variableGrads` and `Optimizer.step`.
  *
- * tfjs-layers is not used: its Dense gradient goes through tfjs's default matMul gradient
- * (transposeA/transposeB matmuls, `sum` over axis 0), which the wasm backend runs ~10× slower (see ops.ts).
- * Measured on wasm, the W1 Double-DQN update (MLP 8-256-256-4, batch 128, Adam, clipping) cost 38 ms CPU
- * with tf.sequential + tf.train.adam against 10.5 ms with these layers and `Adam` (same busy machine).
+ * tfjs-layers is not used: its Dense layers are one tape node each, and their bias gradients `sum` over axis 0,
+ * which the stock wasm Sum runs after a transpose (~10× a ones-vector matmul, see ops.ts). Measured on wasm
+ * with the stock kernels, the W1 Double-DQN update (MLP 8-256-256-4, batch 128, Adam, clipping) cost 38 ms
+ * CPU with tf.sequential + tf.train.adam against 10.5 ms with these layers and `Adam` (same busy machine).
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, show } from "../core/errors.js";

@@ -2,11 +2,11 @@
  * Differentiable primitives with hand-written gradients (`tf.customGrad`) that stay on the fast kernels
  * of every backend.
  *
- * Why: a fused dense stack is one tape node that saves only what its backward reads (the engine copies
- * every saved tensor on wasm), and bias gradients use ones-vector matmuls: on wasm `sum` over axis 0 runs
- * the stock Transpose kernel first ([128,256]: 164 µs against 16 µs). Transposed-operand matmuls are used
- * directly: on wasm they run on the kernels of `backend/wasm-matmul.ts`, which transpose with SIMD and
- * cost the same as plain products (the stock kernel ran them ~12× slower).
+ * Why: a fused dense stack is one tape node that saves only what its backward reads (the engine clones
+ * every saved tensor), and bias gradients use ones-vector matmuls: on wasm `sum` over axis 0 transposes
+ * first ([128,256]: 164 µs against 16 µs). Transposed-operand matmuls are used directly: on wasm they run on
+ * the kernels of `backend/wasm-matmul.ts`, which transpose with SIMD and cost the same as plain products
+ * (the stock kernel ran them ~12× slower).
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, show } from "../core/errors.js";
@@ -181,8 +181,8 @@ export function denseStack(x: tf.Tensor2D, layers: readonly DenseLayerSpec[], in
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const X = (inputGrad ? args[0] : x) as tf.Tensor2D;
-    // Saved tensors are copied by the engine (an Identity kernel each on wasm), so save only what the
-    // backward needs: each layer's input, its output where the activation derivative reads it, and the
+    // The engine clones every saved tensor (an Identity kernel each), so save only what the backward
+    // needs: each layer's input, its output where the activation derivative reads it, and the
     // pre-activation for gelu. The last layer's output is not an input to anything.
     const last = layers.length - 1;
     const keepsOut = (i: number) => i < last || outputNeeded(layers[i]!.act);
