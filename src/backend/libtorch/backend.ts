@@ -419,6 +419,20 @@ export function registerLibtorch(addon: LibtorchAddon): string[] {
   for (const name of usable) {
     const op = names.indexOf(name);
     const spec = KERNELS[name]!;
+    if (name === "Identity") {
+      // Tensors are immutable, so a copy can share the data (the engine clones every tensor a gradient saves;
+      // the cpu and qttdm's wasm Identity share too).
+      tf.registerKernel({
+        kernelName: name,
+        backendName: "libtorch",
+        kernelFunc: ({ inputs, backend }) => {
+          const x = (inputs as unknown as Inputs).x!;
+          (backend as LibtorchBackend).incRef(x.dataId);
+          return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+        },
+      });
+      continue;
+    }
     tf.registerKernel({
       kernelName: name,
       backendName: "libtorch",
