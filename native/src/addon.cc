@@ -19,6 +19,9 @@
 #include <torch/version.h>
 
 #include <dlfcn.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include <cmath>
 #include <cstring>
@@ -255,7 +258,19 @@ float sum_squares(int64_t n, const float* __restrict g, const float* __restrict 
 // Inputs per group: its gradients, its parameters, m, v (flat). ints: groups, then each group's parameter count.
 // nums: β1, β2, 1−β1ᵗ, 1/√(1−β2ᵗ), ε, clip norm (< 0: none), then per group lr, decay factor, L2 coefficient.
 // Outputs: the global gradient norm before clipping, then per group the new parameters, m and v.
+// Flush-to-zero and denormals-are-zero for a scope (x86). Moments of parameters whose gradient stays zero decay
+// geometrically into the denormal range, where float arithmetic runs ~100× slower: a dqn-reaper Adam step measured
+// 0.32 ms instead of 0.07. Values that small produce steps below 1e-30 either way.
+struct FlushDenormals {
+#if defined(__SSE__)
+  unsigned int saved = _mm_getcsr();
+  FlushDenormals() { _mm_setcsr(saved | 0x8040); }
+  ~FlushDenormals() { _mm_setcsr(saved); }
+#endif
+};
+
 std::vector<at::Tensor> adam(const Args& A) {
+  const FlushDenormals ftz;
   const float b1 = A.fv[0], b2 = A.fv[1], eps = A.fv[4];
   const double bc1 = A.fv[2], inv_sqrt_bc2 = A.fv[3], clip = A.fv[5];
   const int groups = A.i(0);
@@ -463,8 +478,25 @@ std::vector<at::Tensor> run(Op op, const Args& A) {
     case op_OneHot: {
       // ints: depth, dtype; nums: on, off. Out-of-range indices give a row of `off`, as in tfjs.
       const at::Tensor& idx = A.x(0);
-      at::Tensor hit = at::eq(idx.unsqueeze(-1).to(at::kLong), at::arange(A.i(0), opts(at::kLong)));
-      at::ScalarType t = scalar_type(A.i(1));
+      const int64_t depth = A.i(0);
+      const at::ScalarType t = scalar_type(A.i(1));
+      if (S.device.is_cpu() && t != at::kBool) {
+        // A plain loop: ATen's comparison and where took ~50 µs for a [128, 4] one-hot in Debian's build.
+        const at::Tensor ids = idx.to(at::kInt).contiguous();
+        std::vector<int64_t> shape(idx.sizes().begin(), idx.sizes().end());
+        shape.push_back(depth);
+        at::Tensor out = at::full(shape, A.fv[1], opts(t));
+        const int32_t* ip = ids.data_ptr<int32_t>();
+        const auto fill = [&](auto* op, auto on) {
+          for (int64_t r = 0, n = ids.numel(); r < n; r++) {
+            if (ip[r] >= 0 && ip[r] < depth) op[r * depth + ip[r]] = on;
+          }
+        };
+        if (t == at::kFloat) fill(out.data_ptr<float>(), static_cast<float>(A.fv[0]));
+        else fill(out.data_ptr<int32_t>(), static_cast<int32_t>(A.fv[0]));
+        return {out};
+      }
+      at::Tensor hit = at::eq(idx.unsqueeze(-1).to(at::kLong), at::arange(depth, opts(at::kLong)));
       return {at::where(hit, at::full({}, A.fv[0], opts(t)), at::full({}, A.fv[1], opts(t)))};
     }
     case op_Fill: {

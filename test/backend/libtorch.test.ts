@@ -132,6 +132,7 @@ const CASES: Case[] = [
   ["Reverse", () => tf.reverse(M(), [0, 2])],
   ["GatherV2", () => tf.gather(M(), i32([2, 0, 1, 1], [2, 2])(), 1)],
   ["OneHot", () => tf.oneHot(i32([0, 3, -1, 2, 9])(), 4, 2, -1)],
+  ["OneHot float32", () => tf.oneHot(i32([1, 0, 7, 3], [2, 2])(), 4, 1.5, 0.25, "float32")],
   ["Fill", () => tf.fill([2, 3], 1.5)],
   ["ZerosLike", () => tf.zerosLike(ints())],
   ["OnesLike", () => tf.onesLike(A())],
