@@ -130,6 +130,14 @@ function timeLoop(n: number, f: () => unknown): { wall: number; cpu: number } {
   return { wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
 }
 
+/** Warm up, then time n calls of f; calls per wall and per CPU second, and the tensors the timed calls leaked. */
+function timeRate(f: () => unknown, warmup: number, n: number): { wall: number; cpu: number; leaked: number } {
+  timeLoop(warmup, f);
+  const before = numTensors();
+  const t = timeLoop(n, f);
+  return { wall: n / t.wall, cpu: n / t.cpu, leaked: numTensors() - before };
+}
+
 /** Log kernel time by kernel name for one call of f (top 12). */
 async function logProfile(log: (line: string) => void, label: string, f: () => unknown): Promise<void> {
   const info = await tf.profile(() => {
@@ -208,14 +216,11 @@ export async function measureLearner(backend: BackendChoice, opts: { quick: bool
   let leaked = 0;
 
   const dqn = makeDqnWorkload(0);
-  timeLoop(quick ? 20 : 200, dqn.update);
-  let before = numTensors();
-  const w1t = timeLoop(w1n, dqn.update);
-  leaked += numTensors() - before;
-  const w1 = w1n / w1t.wall;
-  figs.w1_upd_per_s = round(w1);
-  figs.w1_cpu_upd_per_s = round(w1n / w1t.cpu);
-  log(`W1 DQN update: ${round(w1)} upd/s (${round(1000 / w1, 3)} ms wall, ${round((1000 * w1t.cpu) / w1n, 3)} ms CPU)`);
+  const w1 = timeRate(dqn.update, quick ? 20 : 200, w1n);
+  leaked += w1.leaked;
+  figs.w1_upd_per_s = round(w1.wall);
+  figs.w1_cpu_upd_per_s = round(w1.cpu);
+  log(`W1 DQN update: ${round(w1.wall)} upd/s (${round(1000 / w1.wall, 3)} ms wall, ${round(1000 / w1.cpu, 3)} ms CPU)`);
   if (profile) await logProfile(log, "W1", dqn.update);
 
   for (const bs of [1, 16]) {
@@ -228,7 +233,7 @@ export async function measureLearner(backend: BackendChoice, opts: { quick: bool
       return v;
     };
     for (let i = 0; i < 500; i++) sel();
-    before = numTensors();
+    const before = numTensors();
     const times = new Float64Array(lat);
     for (let i = 0; i < lat; i++) {
       const t0 = performance.now();
@@ -245,14 +250,11 @@ export async function measureLearner(backend: BackendChoice, opts: { quick: bool
   dqn.dispose();
 
   const tr = makeTransformerWorkload(0);
-  timeLoop(quick ? 5 : 30, tr.step);
-  before = numTensors();
-  const w3t = timeLoop(w3n, tr.step);
-  leaked += numTensors() - before;
-  const w3 = w3n / w3t.wall;
-  figs.w3_steps_per_s = round(w3);
-  figs.w3_cpu_steps_per_s = round(w3n / w3t.cpu);
-  log(`W3 transformer step: ${round(w3)} steps/s (${round(1000 / w3, 2)} ms wall, ${round((1000 * w3t.cpu) / w3n, 2)} ms CPU)`);
+  const w3 = timeRate(tr.step, quick ? 5 : 30, w3n);
+  leaked += w3.leaked;
+  figs.w3_steps_per_s = round(w3.wall);
+  figs.w3_cpu_steps_per_s = round(w3.cpu);
+  log(`W3 transformer step: ${round(w3.wall)} steps/s (${round(1000 / w3.wall, 2)} ms wall, ${round(1000 / w3.cpu, 2)} ms CPU)`);
   if (profile) await logProfile(log, "W3", tr.step);
   tr.dispose();
   figs.leaked_tensors = leaked;
