@@ -144,9 +144,12 @@ function describe(requested: BackendChoice, nativePackage: string | null, notes:
     threads = 0;
     versions[nativePackage.replace("@tensorflow/", "")] = packageVersion(nativePackage) ?? "?";
   } else if (name === "libtorch") {
-    const info = (loadAddon() as { addon: { info(): { version: string; threads: number } } }).addon.info();
-    threads = info.threads;
-    versions.libtorch = info.version;
+    const r = loadAddon();
+    if ("addon" in r) {
+      const info = r.addon.info();
+      threads = info.threads;
+      versions.libtorch = info.version;
+    }
   }
   return { name, requested, nativePackage, gpu: nativePackage === "@tensorflow/tfjs-node-gpu" || device === "cuda", simd, threads, device, versions, notes };
 }
