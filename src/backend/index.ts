@@ -25,6 +25,7 @@ import { z } from "zod";
 import { ConfigError, QttdmError, show } from "../core/errors.js";
 import { loadAddon } from "./libtorch/addon.js";
 import { registerLibtorch } from "./libtorch/backend.js";
+import { installWasmKernels } from "./wasm-matmul.js";
 
 /** What the user may ask for. `auto` picks the fastest available (see module doc). */
 export const BACKEND_CHOICES = ["auto", "tensorflow", "libtorch", "wasm", "cpu"] as const;
@@ -109,7 +110,7 @@ async function useWasm(): Promise<{ ok: true } | { ok: false; reason: string }> 
     setWasmPaths(wasmDir());
     if (!(await tf.setBackend("wasm"))) return { ok: false, reason: "wasm backend failed to initialise" };
     await tf.ready();
-    (await import("./wasm-matmul.js")).installWasmKernels();
+    installWasmKernels();
     return { ok: true };
   } catch (e) {
     return { ok: false, reason: `wasm backend failed: ${(e as Error).message}` };

@@ -215,12 +215,17 @@ export async function measureLearner(backend: BackendChoice, opts: { quick: bool
   const figs: BenchFigures = { backend: info.name, threads: info.threads, ...(info.simd === null ? {} : { simd: info.simd }) };
   let leaked = 0;
 
+  /** Time a workload and record its wall and CPU rates as `<key>_<unit>_per_s` and `<key>_cpu_<unit>_per_s`. */
+  const measure = (label: string, key: string, unit: string, f: () => unknown, warmup: number, n: number) => {
+    const r = timeRate(f, warmup, n);
+    leaked += r.leaked;
+    figs[`${key}_${unit}_per_s`] = round(r.wall);
+    figs[`${key}_cpu_${unit}_per_s`] = round(r.cpu);
+    log(`${label}: ${round(r.wall)} ${unit}/s (${round(1000 / r.wall, 3)} ms wall, ${round(1000 / r.cpu, 3)} ms CPU)`);
+  };
+
   const dqn = makeDqnWorkload(0);
-  const w1 = timeRate(dqn.update, quick ? 20 : 200, w1n);
-  leaked += w1.leaked;
-  figs.w1_upd_per_s = round(w1.wall);
-  figs.w1_cpu_upd_per_s = round(w1.cpu);
-  log(`W1 DQN update: ${round(w1.wall)} upd/s (${round(1000 / w1.wall, 3)} ms wall, ${round(1000 / w1.cpu, 3)} ms CPU)`);
+  measure("W1 DQN update", "w1", "upd", dqn.update, quick ? 20 : 200, w1n);
   if (profile) await logProfile(log, "W1", dqn.update);
 
   for (const bs of [1, 16]) {
@@ -250,11 +255,7 @@ export async function measureLearner(backend: BackendChoice, opts: { quick: bool
   dqn.dispose();
 
   const tr = makeTransformerWorkload(0);
-  const w3 = timeRate(tr.step, quick ? 5 : 30, w3n);
-  leaked += w3.leaked;
-  figs.w3_steps_per_s = round(w3.wall);
-  figs.w3_cpu_steps_per_s = round(w3.cpu);
-  log(`W3 transformer step: ${round(w3.wall)} steps/s (${round(1000 / w3.wall, 2)} ms wall, ${round(1000 / w3.cpu, 2)} ms CPU)`);
+  measure("W3 transformer step", "w3", "steps", tr.step, quick ? 5 : 30, w3n);
   if (profile) await logProfile(log, "W3", tr.step);
   tr.dispose();
   figs.leaked_tensors = leaked;
