@@ -123,7 +123,7 @@ void release(int32_t id) {
   X(ArgMin) X(Softmax) X(BatchMatMul) X(_FusedMatMul) X(Slice) X(Concat) X(Pack) X(Unpack)     \
   X(SplitV) X(Tile) X(PadV2) X(Reverse) X(GatherV2) X(OneHot) X(Fill) X(ZerosLike) X(OnesLike) X(Range)      \
   X(Select) X(Cumsum) X(AddN) X(StridedSlice) X(QttdmLayerNorm) X(QttdmLayerNormGrad) X(QttdmActivationGrad)     \
-  X(QttdmAdam)
+  X(QttdmAdam) X(QttdmGelu)
 
 enum Op {
 #define X(name) op_##name,
@@ -555,6 +555,8 @@ std::vector<at::Tensor> run(Op op, const Args& A) {
       throw std::runtime_error("unknown activation code " + std::to_string(A.i(0)));
     }
     case op_QttdmAdam: return adam(A);
+    // Exact (erf) GELU in one vectorised pass; the composed form is four kernels.
+    case op_QttdmGelu: return {at::gelu(A.x(0))};
     case op_count: break;
   }
   throw std::runtime_error("unknown op");

@@ -575,11 +575,14 @@ function layerNormGradFn(): Fn {
 
 /** Activation codes of `activationGrad`, in nets/fused.ts's names. */
 const ACTIVATION_GRAD_CODES: Record<string, number> = { relu: 0, leaky_relu: 1, tanh: 2, gelu: 3 };
+/** `activationGrad`'s code for GELU itself, z·Φ(z) (dy unused): the forward shares Φ's code with the gradient. */
+const GELU_VALUE = 4;
 
 /**
  * activationGrad(dy, y, out, n, act, slope): dL/dz from dL/dy. y is the activation's output, or its input z
  * for gelu, whose derivative Φ(z) + z·φ(z) uses the erf approximation of tfjs's Erf kernel (Abramowitz and
- * Stegun 7.1.26, |error| ≤ 1.5e-7) and exp(−z²/2) from 2ⁿ·p(r), p of degree 6 on |r| ≤ ln2/2.
+ * Stegun 7.1.26, |error| ≤ 1.5e-7) and exp(−z²/2) from 2ⁿ·p(r), p of degree 6 on |r| ≤ ln2/2. Code
+ * GELU_VALUE computes z·Φ(z) instead.
  */
 function activationGradFn(): Fn {
   const f = new Fn("activationGrad", [I32, I32, I32, I32, I32, F32]);
@@ -600,7 +603,8 @@ function activationGradFn(): Fn {
   loop(ACTIVATION_GRAD_CODES.relu!, (l) => [...dyv(l), ...zero(l), ...whereYPositive(l)]);
   loop(ACTIVATION_GRAD_CODES.leaky_relu!, (l) => [...dyv(l), ...dyv(l), ...l.v(slope), ...l.mul, ...whereYPositive(l)]);
   loop(ACTIVATION_GRAD_CODES.tanh!, (l) => [...dyv(l), ...l.k(1), ...yv(l), ...yv(l), ...l.mul, ...l.sub, ...l.mul]);
-  loop(ACTIVATION_GRAD_CODES.gelu!, (l) => {
+  // Φ(z) on the stack, with z and e = exp(−z²/2) in temporaries.
+  const phi = (l: Lanes) => {
     const vector = l.width === 4;
     const [z, e, t, u] = [0, 1, 2, 3].map((i) => l.tmp(i));
     const code: number[] = [];
@@ -619,9 +623,16 @@ function activationGradFn(): Fn {
     for (const a of [ERF_A[3]!, ERF_A[2]!, ERF_A[1]!, ERF_A[0]!]) emit(get(t), l.mul, l.k(a), l.add);
     emit(get(t), l.mul, get(e), l.mul, l.k(0.5), l.mul, set(u));
     emit(l.k(1), get(u), l.sub, get(u), get(z), vector ? [...op.v128Zero, ...op.f32x4Gt, ...op.v128Bitselect] : [...op.f32(0), ...op.f32Gt, ...op.select]);
-    // dy·(Φ(z) + z·φ(z))
-    emit(get(z), get(e), l.mul, l.k(1 / Math.sqrt(2 * Math.PI)), l.mul, l.add, dyv(l), l.mul);
-    return code;
+    return { code, z, e };
+  };
+  // dy·(Φ(z) + z·φ(z))
+  loop(ACTIVATION_GRAD_CODES.gelu!, (l) => {
+    const { code, z, e } = phi(l);
+    return [...code, ...get(z), ...get(e), ...l.mul, ...l.k(1 / Math.sqrt(2 * Math.PI)), ...l.mul, ...l.add, ...dyv(l), ...l.mul];
+  });
+  loop(GELU_VALUE, (l) => {
+    const { code, z } = phi(l);
+    return [...code, ...get(z), ...l.mul];
   });
   return f;
 }
@@ -955,6 +966,15 @@ const fusedActivationGrad: KernelImpl = ({ inputs, backend, attrs }) => {
   return out;
 };
 
+/** QttdmGelu (nets/fused.ts): x → x·Φ(x). */
+const fusedGelu: KernelImpl = ({ inputs, backend }) => {
+  const { x } = inputs as Record<string, tf.TensorInfo>;
+  const run = new Run(backend);
+  const out = backend.makeOutput(x!.shape, "float32");
+  run.k.activationGrad(run.ptr(x!), run.ptr(x!), run.ptr(out), tf.util.sizeFromShape(x!.shape), GELU_VALUE, 0);
+  return out;
+};
+
 /**
  * QttdmAdam (nets/fused.ts): inputs per group grads…, params…, m, v; returns the global gradient norm, then
  * per group the new params…, m, v. The norm sums in float64 (the composed form sums in float32).
@@ -1074,6 +1094,7 @@ export function installWasmKernels(): boolean {
     QttdmLayerNorm: fusedLayerNorm,
     QttdmLayerNormGrad: fusedLayerNormGrad,
     QttdmActivationGrad: fusedActivationGrad,
+    QttdmGelu: fusedGelu,
     QttdmAdam: fusedAdam,
   };
   for (const [kernelName, kernelFunc] of Object.entries(fused)) {

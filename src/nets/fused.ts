@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { wasmKernelsInstalled } from "../backend/wasm-matmul.js";
 
-export type FusedKernel = "QttdmLayerNorm" | "QttdmLayerNormGrad" | "QttdmActivationGrad" | "QttdmAdam";
+export type FusedKernel = "QttdmLayerNorm" | "QttdmLayerNormGrad" | "QttdmActivationGrad" | "QttdmGelu" | "QttdmAdam";
 
 /** Whether the active backend implements `name`. */
 export function hasFused(name: FusedKernel): boolean {
@@ -51,6 +51,11 @@ export function layerNormGradFused(dy: tf.Tensor2D, x: tf.Tensor2D, mean: tf.Ten
  */
 export function activationGradFused(dy: tf.Tensor, y: tf.Tensor, activation: "relu" | "leaky_relu" | "tanh" | "gelu", slope = 0): tf.Tensor {
   return run("QttdmActivationGrad", { dy, y }, { activation, slope })[0]!;
+}
+
+/** Exact GELU x·Φ(x) in one pass (the composed form is four kernels). */
+export function geluFused(x: tf.Tensor): tf.Tensor {
+  return run("QttdmGelu", { x })[0]!;
 }
 
 /** One parameter group of a fused Adam step. */

@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError, show } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { Module, type InitSpec } from "./module.js";
-import { activate, causalMask, checkActivation, dense, denseStack, embeddingLookup, layerNorm, matMul, type Activation, type DenseLayerSpec } from "./ops.js";
+import { activate, causalMask, checkActivation, dense, denseInfer, denseStack, embeddingLookup, layerNorm, layerNormInfer, matMul, type Activation, type DenseLayerSpec } from "./ops.js";
 
 function checkPositiveInt(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${what}: got ${show(v)}, expected a positive integer`);
@@ -49,6 +49,11 @@ export class Dense extends Module {
   /** @param x [..., in] @returns [..., out] */
   apply(x: tf.Tensor): tf.Tensor {
     return dense(x, this.kernel, this.bias, this.activation);
+  }
+
+  /** `apply` without a gradient (see `denseInfer`). @param x [n, in] @returns [n, out] */
+  infer(x: tf.Tensor2D): tf.Tensor2D {
+    return denseInfer(x, this.kernel, this.bias, this.activation);
   }
 }
 
@@ -116,6 +121,17 @@ export class Mlp extends Module {
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), this.outDim]);
   }
 
+  /** `apply` without a gradient (see `denseInfer`). @param x [n, in] @returns [n, out] */
+  infer(x: tf.Tensor2D): tf.Tensor2D {
+    let h = x;
+    this.layers.forEach((l, i) => {
+      h = l.infer(h);
+      const norm = this.norms[i];
+      if (norm) h = activate(norm.infer(h), this.activations[i]!) as tf.Tensor2D;
+    });
+    return h;
+  }
+
   private applyNormed(x: tf.Tensor2D, inputGrad: boolean): tf.Tensor2D {
     let h = x;
     for (let i = 0; i < this.specs.length; i++) {
@@ -142,6 +158,11 @@ export class LayerNorm extends Module {
   /** @param x [..., dim] @returns [..., dim] */
   apply(x: tf.Tensor): tf.Tensor {
     return layerNorm(x, this.gamma, this.beta, this.eps);
+  }
+
+  /** `apply` without a gradient (see `denseInfer`). @param x [n, dim] @returns [n, dim] */
+  infer(x: tf.Tensor2D): tf.Tensor2D {
+    return layerNormInfer(x, this.gamma, this.beta, this.eps);
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, show } from "../core/errors.js";
-import { activationGradFused, hasFused, layerNormFused, layerNormGradFused, takesMatrices } from "./fused.js";
+import { activationGradFused, geluFused, hasFused, layerNormFused, layerNormGradFused, takesMatrices } from "./fused.js";
 
 /** Activations fused into `dense`. `leaky_relu` uses slope 0.01 (PyTorch's default); `gelu` is the exact erf form. */
 export type Activation = "linear" | "relu" | "leaky_relu" | "gelu" | "tanh";
@@ -61,6 +61,7 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /** Exact GELU x·Φ(x) (no gradient; used inside `dense` and `gelu`). */
 function geluValue(z: tf.Tensor): tf.Tensor {
+  if (hasFused("QttdmGelu")) return geluFused(z);
   return tf.mul(tf.mul(z, 0.5), tf.add(tf.erf(tf.mul(z, SQRT1_2)), 1));
 }
 
@@ -247,6 +248,15 @@ export function dense(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D | null, act: 
   return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
 }
 
+/**
+ * `dense` on a matrix without a gradient: the kernels alone, no tape node. For inference in loops of small
+ * products (planning, autoregressive decoding), where the op's bookkeeping costs as much as the kernels.
+ * @param x [n, in] @returns [n, out]
+ */
+export function denseInfer(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null, act: Activation = "linear"): tf.Tensor2D {
+  return forward(x, w, b, act).y;
+}
+
 const geluOp = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
   const X = x as tf.Tensor;
   (save as tf.GradSaveFunc)([X]);
@@ -307,17 +317,21 @@ function fusedLayerNormFn(eps: number): LayerNormFn {
   }) as unknown as LayerNormFn;
 }
 
+/** (x − mean)·rstd with rstd = 1/√(var + eps), per row. */
+function normalise(x: tf.Tensor2D, eps: number): { xhat: tf.Tensor2D; rstd: tf.Tensor2D } {
+  const xc = tf.sub(x, meanLast(x)) as tf.Tensor2D;
+  const rstd = tf.rsqrt(tf.add(meanLast(tf.square(xc)), eps)) as tf.Tensor2D;
+  return { xhat: tf.mul(xc, rstd) as tf.Tensor2D, rstd };
+}
+
 function layerNormFn(eps: number): LayerNormFn {
   const fused = hasFused("QttdmLayerNorm");
   const key = `${eps}:${fused}`;
   let fn = layerNormFns.get(key);
   if (fn) return fn;
   fn = fused ? fusedLayerNormFn(eps) : tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, g: tf.Tensor | tf.GradSaveFunc, b: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-    const X = x as tf.Tensor2D;
     const G = g as tf.Tensor1D;
-    const xc = tf.sub(X, meanLast(X)) as tf.Tensor2D;
-    const rstd = tf.rsqrt(tf.add(meanLast(tf.square(xc)), eps)) as tf.Tensor2D;
-    const xhat = tf.mul(xc, rstd) as tf.Tensor2D;
+    const { xhat, rstd } = normalise(x as tf.Tensor2D, eps);
     (save as tf.GradSaveFunc)([xhat, rstd, G]);
     return {
       value: tf.add(tf.mul(xhat, G), b as tf.Tensor1D) as tf.Tensor2D,
@@ -346,6 +360,16 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, e
   const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, d])) as tf.Tensor2D;
   const y = layerNormFn(eps)(x2, gamma, beta);
   return x.rank === 2 ? y : tf.reshape(y, x.shape);
+}
+
+/** `layerNorm` on a matrix without a gradient (see `denseInfer`). @param x [n, d] @returns [n, d] */
+export function layerNormInfer(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
+  if (hasFused("QttdmLayerNorm")) {
+    const [y, mean, rstd] = layerNormFused(x, gamma, beta, eps);
+    tf.dispose([mean, rstd]);
+    return y;
+  }
+  return tf.add(tf.mul(normalise(x, eps).xhat, gamma), beta) as tf.Tensor2D;
 }
 
 /** Additive causal mask [t, t]: 0 on and below the diagonal, −1e9 above; cached per backend and length. */

@@ -164,7 +164,7 @@ describe("TDM", () => {
 });
 
 describe("KvCache", () => {
-  it("feeding tokens in chunks gives the hidden states of one causal pass", () => {
+  it("feeding tokens in chunks (and single tokens by step) gives the hidden states of one causal pass", () => {
     const rng = new Rng(8);
     const m = new Tdm("tdm", 3, new ActionBins(discrete(3), 7), { ...tiny, layers: 2, context: 6 }, rng);
     randomize(m, rng);
@@ -173,8 +173,10 @@ describe("KvCache", () => {
     const cache = new KvCache(m.body, m.pos);
     const before = tf.memory().numTensors;
     const parts: number[][][][] = [];
-    for (const [from, n] of [[0, 3], [3, 1], [4, 3]] as const) {
-      const h = tf.tidy(() => cache.feed(tf.slice(x, [0, from, 0], [2, n, 16])));
+    for (const [from, n] of [[0, 3], [3, 1], [4, 1], [5, 2]] as const) {
+      const h = tf.tidy(() =>
+        from === 4 ? tf.reshape(cache.step(tf.reshape(tf.slice(x, [0, from, 0], [2, 1, 16]), [2, 16]) as tf.Tensor2D), [2, 1, 16]) : cache.feed(tf.slice(x, [0, from, 0], [2, n, 16])),
+      );
       parts.push(h.arraySync() as number[][][]);
       h.dispose();
     }

@@ -11,7 +11,7 @@ import { selectBackend } from "../../src/backend/index.js";
 import { loadAddon } from "../../src/backend/libtorch/addon.js";
 import { ENCODED_KERNELS } from "../../src/backend/libtorch/backend.js";
 import { Rng } from "../../src/core/rng.js";
-import { activationGradFused, adamFused, layerNormFused, layerNormGradFused } from "../../src/nets/fused.js";
+import { activationGradFused, adamFused, geluFused, layerNormFused, layerNormGradFused } from "../../src/nets/fused.js";
 import { Adam } from "../../src/nets/optim.js";
 
 const addon = loadAddon();
@@ -240,6 +240,15 @@ describe.skipIf(!built)("libtorch backend", () => {
       return Array.from(activationGradFused(tf.tensor2d(dyv, [5, 7]), act === "gelu" ? z : f(z), act, 0.01).dataSync());
     });
     expectClose(ours, ref, 1e-5);
+  });
+
+  it("fused gelu matches the composed erf form on cpu", async () => {
+    const zv = rand([5, 7], -8, 8);
+    const f = (z: tf.Tensor) => tf.mul(tf.mul(z, 0.5), tf.add(tf.erf(tf.mul(z, Math.SQRT1_2)), 1));
+    await selectBackend("cpu");
+    const ref = tf.tidy(() => Array.from(f(tf.tensor2d(zv, [5, 7])).dataSync()));
+    await selectBackend("libtorch");
+    expectClose(tf.tidy(() => Array.from(geluFused(tf.tensor2d(zv, [5, 7])).dataSync())), ref, 1e-5);
   });
 
   it.each([true, false])("fused Adam matches the composed Adam on cpu (two groups, clipping, decoupled weight decay %s)", async (decoupled) => {

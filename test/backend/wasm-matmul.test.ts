@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { forcedBackend, selectBackend } from "../../src/backend/index.js";
 import { installWasmKernels } from "../../src/backend/wasm-matmul.js";
 import { Rng } from "../../src/core/rng.js";
-import { activationGradFused, adamFused, hasFused, layerNormFused, layerNormGradFused } from "../../src/nets/fused.js";
+import { activationGradFused, adamFused, geluFused, hasFused, layerNormFused, layerNormGradFused } from "../../src/nets/fused.js";
 import { Adam } from "../../src/nets/optim.js";
 
 // These tests select wasm and cpu by name, which QTTDM_BACKEND would override.
@@ -213,7 +213,7 @@ describe.skipIf(forced)("Identity on wasm", () => {
 
 describe.skipIf(forced)("nets/fused.ts kernels on wasm equal the composed ops on cpu", () => {
   it("are registered", () => {
-    for (const k of ["QttdmLayerNorm", "QttdmLayerNormGrad", "QttdmActivationGrad", "QttdmAdam"] as const) expect(hasFused(k), k).toBe(true);
+    for (const k of ["QttdmLayerNorm", "QttdmLayerNormGrad", "QttdmActivationGrad", "QttdmGelu", "QttdmAdam"] as const) expect(hasFused(k), k).toBe(true);
   });
 
   for (const shape of [[6, 8], [5, 7], [64, 128]]) {
@@ -253,6 +253,11 @@ describe.skipIf(forced)("nets/fused.ts kernels on wasm equal the composed ops on
       );
     });
   }
+
+  it("gelu", async () => {
+    // Scaled to reach both tails, where Φ is 0 or 1.
+    await expectSame([spec([5, 7], 3)], (z) => geluFused(tf.mul(z!, 4)), 1e-6, (z) => activations.gelu(tf.mul(z!, 4)));
+  });
 
   for (const decoupled of [true, false]) {
     it(`Adam: two groups, clipping, weight decay (decoupled ${decoupled}) as nets/optim.ts's composed step`, async () => {
@@ -323,6 +328,7 @@ describe.skipIf(forced)("no leaks on wasm", () => {
         const [y, mean, rstd] = layerNormFused(x, g, tf.zeros([7]) as tf.Tensor1D, 1e-5);
         layerNormGradFused(y, x, mean, rstd, g);
         activationGradFused(x, x, "gelu");
+        geluFused(x);
         const step = adamFused([{ grads: [w, bias], params: [w, bias], m: tf.zeros([48]), v: tf.zeros([48]), lr: 0.1, decay: 1, l2: 0 }], {
           beta1: 0.9,
           beta2: 0.999,

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../src/backend/index.js";
 import { ConfigError } from "../../src/core/errors.js";
 import { Rng } from "../../src/core/rng.js";
-import { Dense, DuelingHead, Embedding, Mlp, PositionEmbedding, Transformer } from "../../src/nets/layers.js";
+import { Dense, DuelingHead, Embedding, LayerNorm, Mlp, PositionEmbedding, Transformer } from "../../src/nets/layers.js";
 import { selectParams } from "../../src/nets/module.js";
 import { huber, selectColumns } from "../../src/nets/ops.js";
 
@@ -68,6 +68,26 @@ describe("modules", () => {
     // Outputs stay unnormalised: scaling the last layer scales Q.
     expect(m.norms[2]).toBeNull();
     m.dispose();
+  });
+
+  it.each(["cpu", "wasm"] as const)("infer (no gradient) equals apply for dense, layer norm and MLPs with and without norms (%s)", async (backend) => {
+    await selectBackend(backend);
+    const rng = new Rng(12);
+    const x = tf.tensor2d(rng.fillNormal(new Float32Array(5 * 6), 0, 2), [5, 6]);
+    const layers = [
+      new Dense("d", 6, 4, rng, { activation: "gelu" }),
+      new LayerNorm("n", 6, rng),
+      new Mlp("m", 6, [8, 8], 3, rng, { activation: "gelu" }),
+      new Mlp("mn", 6, [8], 3, rng, { activation: "relu", layerNorm: true }),
+    ];
+    for (const l of layers) {
+      for (const v of l.params().values()) v.assign(tf.tensor(rng.fillNormal(new Float32Array(v.size), 0, 0.5), v.shape));
+      const [a, b] = tf.tidy(() => [l.apply(x), l.infer(x)].map((t) => Array.from(t.dataSync())));
+      b!.forEach((v, i) => expect(v, l.name).toBeCloseTo(a![i]!, 5));
+      l.dispose();
+    }
+    x.dispose();
+    await selectBackend("cpu");
   });
 
   it("rejects bad sizes with the layer name", () => {

@@ -87,22 +87,21 @@ export class QTransformer extends Module {
   greedyBins(obs: tf.Tensor2D, noise?: (row: number, dim: number) => number | null): Int32Array {
     const b = obs.shape[0];
     const N = this.dims;
-    const d = this.cfg.width;
     const out = new Int32Array(b * N);
     // One token per dimension through a KV cache: the same values as `meanQ` on the growing prefix.
     const cache = new KvCache(this.body, this.pos);
     try {
       for (let k = 0; k < N; k++) {
         const best = tf.tidy(() => {
-          let token: tf.Tensor3D;
-          if (k === 0) token = tf.reshape(this.obsEmbed.apply(obs), [b, 1, d]) as tf.Tensor3D;
+          let token: tf.Tensor2D;
+          if (k === 0) token = this.obsEmbed.infer(obs);
           else {
             const ids = new Int32Array(b);
             for (let i = 0; i < b; i++) ids[i] = (k - 1) * this.bins + out[i * N + k - 1]!;
-            token = this.actEmbed!.apply(tf.tensor2d(ids, [b, 1], "int32")) as tf.Tensor3D;
+            token = this.actEmbed!.apply(tf.tensor1d(ids, "int32")) as tf.Tensor2D;
           }
-          const h = tf.reshape(cache.feed(token), [b, d]);
-          const qs = this.heads.map((head) => head.apply(h));
+          const h = cache.step(token);
+          const qs = this.heads.map((head) => head.infer(h));
           return tf.argMax(qs.length === 1 ? qs[0]! : tf.addN(qs), 1);
         });
         const a = best.dataSync() as Int32Array;

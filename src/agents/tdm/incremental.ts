@@ -29,33 +29,54 @@ export class KvCache {
    */
   feed(x: tf.Tensor3D): tf.Tensor3D {
     const [b, n, d] = x.shape;
+    return tf.tidy(() => tf.reshape(this.run(tf.reshape(x, [b * n, d]) as tf.Tensor2D, b, n), [b, n, d]) as tf.Tensor3D);
+  }
+
+  /**
+   * `feed` of one token per row. @param x [b, d] @returns [b, d]
+   */
+  step(x: tf.Tensor2D): tf.Tensor2D {
+    return this.run(x, x.shape[0], 1);
+  }
+
+  /**
+   * The blocks on n new tokens per row, kept as matrices [b·n, d] (row-major over b, then n) so that the
+   * dense and norm layers run without reshapes, through their gradient-free forms (`infer`): decoding makes
+   * thousands of small calls per action, where each op's bookkeeping costs as much as its kernel.
+   */
+  private run(x: tf.Tensor2D, b: number, n: number): tf.Tensor2D {
+    const d = x.shape[1];
     const start = this.length;
     const newKeys: tf.Tensor4D[] = [];
     const newValues: tf.Tensor4D[] = [];
     const out = tf.tidy(() => {
-      let h = tf.add(x, tf.slice(this.pos.table, [start, 0], [n, d])) as tf.Tensor3D;
-      const mask = chunkMask(start, n);
+      const pos = tf.slice(this.pos.table, [start, 0], [n, d]);
+      let h = (n === 1 ? tf.add(x, pos) : tf.reshape(tf.add(tf.reshape(x, [b, n, d]), pos), [b * n, d])) as tf.Tensor2D;
       this.body.blocks.forEach((blk, i) => {
         const { attn } = blk;
         const heads = attn.heads;
         const dh = attn.headDim;
-        const split = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, n, heads, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
-        const a = blk.ln1.apply(h);
-        const q = split(tf.mul(attn.q.apply(a), 1 / Math.sqrt(dh)));
-        let k = split(attn.k.apply(a));
-        let v = split(attn.v.apply(a));
+        // [b·n, d] → [b, heads, n, dh]; for one token a reshape alone.
+        const split = (t: tf.Tensor) => (n === 1 ? tf.reshape(t, [b, heads, 1, dh]) : tf.transpose(tf.reshape(t, [b, n, heads, dh]), [0, 2, 1, 3])) as tf.Tensor4D;
+        const a = blk.ln1.infer(h);
+        const q = split(tf.mul(attn.q.infer(a), 1 / Math.sqrt(dh)));
+        let k = split(attn.k.infer(a));
+        let v = split(attn.v.infer(a));
         if (start > 0) {
           k = tf.concat([this.keys[i]!, k], 2);
           v = tf.concat([this.values[i]!, v], 2);
         }
         newKeys.push(tf.keep(k));
         newValues.push(tf.keep(v));
-        const scores = tf.add(matMul(q, tf.transpose(k, [0, 1, 3, 2])), mask);
-        const o = tf.reshape(tf.transpose(matMul(tf.softmax(scores), v), [0, 2, 1, 3]), [b, n, d]);
-        h = tf.add(h, attn.proj.apply(o)) as tf.Tensor3D;
-        h = tf.add(h, blk.fc2.apply(blk.fc1.apply(blk.ln2.apply(h)))) as tf.Tensor3D;
+        let scores = matMul(q, k, false, true);
+        // One new token sees every cached one: no mask.
+        if (n > 1) scores = tf.add(scores, chunkMask(start, n));
+        const o = matMul(tf.softmax(scores), v);
+        const merged = (n === 1 ? tf.reshape(o, [b, d]) : tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [b * n, d])) as tf.Tensor2D;
+        h = tf.add(h, attn.proj.infer(merged)) as tf.Tensor2D;
+        h = tf.add(h, blk.fc2.infer(blk.fc1.infer(blk.ln2.infer(h)))) as tf.Tensor2D;
       });
-      return this.body.lnf.apply(h) as tf.Tensor3D;
+      return this.body.lnf.infer(h);
     });
     tf.dispose([...this.keys, ...this.values]);
     this.keys = newKeys;

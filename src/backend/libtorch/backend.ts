@@ -231,6 +231,7 @@ const KERNELS: Record<string, KernelSpec> = {
       w.nums[0] = (a.slope as number | undefined) ?? 0;
     },
   },
+  QttdmGelu: { inputs: ["x"] },
   QttdmAdam: {
     inputs: "*",
     multi: true,
