@@ -123,7 +123,7 @@ void release(int32_t id) {
   X(ArgMin) X(Softmax) X(BatchMatMul) X(_FusedMatMul) X(Slice) X(Concat) X(Pack) X(Unpack)     \
   X(SplitV) X(Tile) X(PadV2) X(Reverse) X(GatherV2) X(OneHot) X(Fill) X(ZerosLike) X(OnesLike) X(Range)      \
   X(Select) X(Cumsum) X(AddN) X(StridedSlice) X(QttdmLayerNorm) X(QttdmLayerNormGrad) X(QttdmActivationGrad)     \
-  X(QttdmAdam) X(QttdmGelu)
+  X(QttdmAdam) X(QttdmGelu) X(QttdmCachedBlock)
 
 enum Op {
 #define X(name) op_##name,
@@ -170,6 +170,52 @@ template <typename F>
 at::Tensor reduce(const at::Tensor& x, const std::vector<int64_t>& dims, F f) {
   if (dims.empty()) return x.clone();
   return f(x, at::IntArrayRef(dims));
+}
+
+// One pre-LN transformer block (nets/layers.ts TransformerBlock, as agents/tdm/incremental.ts runs it) on n new
+// tokens per row with a KV cache: x + attn(ln1(x)); x + fc2(act(fc1(ln2(x)))). Inputs: h [b·n, d], ln1 γ β,
+// q k v proj (kernel [d, d], bias), ln2 γ β, fc1, fc2 (kernel, bias), then the cached keys and values
+// [b, heads, t, dh] when ints[4] is 1. ints: b, n, heads, activation (0 linear, 1 relu, 2 leaky_relu, 3 gelu,
+// 4 tanh), has cache; nums: layer-norm eps, q scale, leaky slope. Outputs: h′ [b·n, d], keys and values
+// [b, heads, t + n, dh]. One call where the composed form is ~20 kernels per block: autoregressive decoding
+// makes thousands of these small calls per planned action.
+std::vector<at::Tensor> cached_block(const Args& A) {
+  const at::Tensor& h = A.x(0);
+  const int64_t b = A.i(0), n = A.i(1), heads = A.i(2), d = h.size(1), dh = d / heads;
+  const bool cached = A.i(4) != 0;
+  const double eps = A.fv[0];
+  const auto split = [&](const at::Tensor& t) { return t.view({b, n, heads, dh}).transpose(1, 2); };
+  at::Tensor a = at::layer_norm(h, {d}, A.x(1), A.x(2), eps);
+  at::Tensor q = split(at::addmm(A.x(4), a, A.x(3)).mul_(A.fv[1]));
+  at::Tensor k = split(at::addmm(A.x(6), a, A.x(5)));
+  at::Tensor v = split(at::addmm(A.x(8), a, A.x(7)));
+  if (cached) {
+    k = at::cat({A.x(17), k}, 2);
+    v = at::cat({A.x(18), v}, 2);
+  } else {
+    k = k.contiguous();
+    v = v.contiguous();
+  }
+  at::Tensor scores = at::matmul(q, k.transpose(2, 3));
+  if (n > 1) {
+    // New token i (at position t + i) sees keys ≤ t + i: −1e9 added above that, as the composed form.
+    const int64_t total = k.size(2), start = total - n;
+    at::Tensor later = at::arange(total, opts(at::kInt)).unsqueeze(0) > (at::arange(n, opts(at::kInt)) + start).unsqueeze(1);
+    scores.add_(at::zeros({n, total}, opts(at::kFloat)).masked_fill_(later, -1e9));
+  }
+  at::Tensor o = at::matmul(at::softmax(scores, -1), v).transpose(1, 2).reshape({b * n, d});
+  at::Tensor x = h + at::addmm(A.x(10), o, A.x(9));
+  at::Tensor m = at::addmm(A.x(14), at::layer_norm(x, {d}, A.x(11), A.x(12), eps), A.x(13));
+  switch (A.i(3)) {
+    case 0: break;
+    case 1: m = at::relu_(m); break;
+    case 2: m = at::leaky_relu_(m, A.fv[2]); break;
+    case 3: m = at::gelu(m); break;
+    case 4: m = at::tanh_(m); break;
+    default: throw std::runtime_error("unknown block activation code " + std::to_string(A.i(3)));
+  }
+  x.add_(at::addmm(A.x(16), m, A.x(15)));
+  return {x, k, v};
 }
 
 at::Tensor activate(at::Tensor y, int32_t act, double alpha, const at::Tensor* prelu) {
@@ -555,6 +601,7 @@ std::vector<at::Tensor> run(Op op, const Args& A) {
       throw std::runtime_error("unknown activation code " + std::to_string(A.i(0)));
     }
     case op_QttdmAdam: return adam(A);
+    case op_QttdmCachedBlock: return cached_block(A);
     // Exact (erf) GELU in one vectorised pass; the composed form is four kernels.
     case op_QttdmGelu: return {at::gelu(A.x(0))};
     case op_count: break;

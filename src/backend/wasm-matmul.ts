@@ -1090,7 +1090,8 @@ export function installWasmKernels(): boolean {
     tf.unregisterKernel(kernelName, "wasm");
     tf.registerKernel({ kernelName, backendName: "wasm", setupFunc: stock[kernelName]!.setupFunc, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
-  const fused: Record<FusedKernel, KernelImpl> = {
+  // QttdmCachedBlock is libtorch's only: decoding on wasm runs the composed block.
+  const fused: Record<Exclude<FusedKernel, "QttdmCachedBlock">, KernelImpl> = {
     QttdmLayerNorm: fusedLayerNorm,
     QttdmLayerNormGrad: fusedLayerNormGrad,
     QttdmActivationGrad: fusedActivationGrad,

@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { wasmKernelsInstalled } from "../backend/wasm-matmul.js";
 
-export type FusedKernel = "QttdmLayerNorm" | "QttdmLayerNormGrad" | "QttdmActivationGrad" | "QttdmGelu" | "QttdmAdam";
+export type FusedKernel = "QttdmLayerNorm" | "QttdmLayerNormGrad" | "QttdmActivationGrad" | "QttdmGelu" | "QttdmAdam" | "QttdmCachedBlock";
 
 /** Whether the active backend implements `name`. */
 export function hasFused(name: FusedKernel): boolean {
@@ -56,6 +56,34 @@ export function activationGradFused(dy: tf.Tensor, y: tf.Tensor, activation: "re
 /** Exact GELU x·Φ(x) in one pass (the composed form is four kernels). */
 export function geluFused(x: tf.Tensor): tf.Tensor {
   return run("QttdmGelu", { x })[0]!;
+}
+
+/** The parameters of one pre-LN transformer block, in the order `cachedBlockFused` passes them. */
+export interface BlockWeights {
+  ln1: [tf.Tensor1D, tf.Tensor1D];
+  q: [tf.Tensor2D, tf.Tensor1D];
+  k: [tf.Tensor2D, tf.Tensor1D];
+  v: [tf.Tensor2D, tf.Tensor1D];
+  proj: [tf.Tensor2D, tf.Tensor1D];
+  ln2: [tf.Tensor1D, tf.Tensor1D];
+  fc1: [tf.Tensor2D, tf.Tensor1D];
+  fc2: [tf.Tensor2D, tf.Tensor1D];
+}
+
+/**
+ * One pre-LN transformer block on n new tokens per row with a KV cache, no gradient (agents/tdm/incremental.ts
+ * composes the same from ~20 kernels).
+ * @param h [b·n, d] (rows ordered by b, then n) @param cache keys and values [b, heads, t, dh] of earlier tokens
+ * @returns h′ [b·n, d], and keys and values [b, heads, t + n, dh]
+ */
+export function cachedBlockFused(
+  h: tf.Tensor2D,
+  w: BlockWeights,
+  cache: [tf.Tensor4D, tf.Tensor4D] | null,
+  attrs: { b: number; n: number; heads: number; activation: "linear" | "relu" | "leaky_relu" | "gelu" | "tanh"; eps: number; scale: number; slope: number },
+): [tf.Tensor2D, tf.Tensor4D, tf.Tensor4D] {
+  const inputs = [h, ...w.ln1, ...w.q, ...w.k, ...w.v, ...w.proj, ...w.ln2, ...w.fc1, ...w.fc2, ...(cache ?? [])];
+  return run("QttdmCachedBlock", inputs, { ...attrs, cached: cache !== null }) as [tf.Tensor2D, tf.Tensor4D, tf.Tensor4D];
 }
 
 /** One parameter group of a fused Adam step. */

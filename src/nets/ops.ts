@@ -15,7 +15,7 @@ import { activationGradFused, geluFused, hasFused, layerNormFused, layerNormGrad
 /** Activations fused into `dense`. `leaky_relu` uses slope 0.01 (PyTorch's default); `gelu` is the exact erf form. */
 export type Activation = "linear" | "relu" | "leaky_relu" | "gelu" | "tanh";
 export const ACTIVATIONS: readonly Activation[] = ["linear", "relu", "leaky_relu", "gelu", "tanh"];
-const LEAKY_SLOPE = 0.01;
+export const LEAKY_SLOPE = 0.01;
 
 export function checkActivation(a: string, where: string): Activation {
   if (!(ACTIVATIONS as readonly string[]).includes(a)) {

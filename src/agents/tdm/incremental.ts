@@ -10,7 +10,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { PositionEmbedding, Transformer } from "../../nets/layers.js";
-import { matMul } from "../../nets/ops.js";
+import { cachedBlockFused, hasFused, type BlockWeights } from "../../nets/fused.js";
+import type { Dense } from "../../nets/layers.js";
+import { LEAKY_SLOPE, matMul } from "../../nets/ops.js";
 
 export class KvCache {
   /** Per block: keys [b, heads, t, dh] and values [b, heads, t, dh] of the tokens fed so far. */
@@ -52,8 +54,18 @@ export class KvCache {
     const out = tf.tidy(() => {
       const pos = tf.slice(this.pos.table, [start, 0], [n, d]);
       let h = (n === 1 ? tf.add(x, pos) : tf.reshape(tf.add(tf.reshape(x, [b, n, d]), pos), [b * n, d])) as tf.Tensor2D;
+      const fused = this.fusedWeights();
       this.body.blocks.forEach((blk, i) => {
         const { attn } = blk;
+        if (fused) {
+          const cache = start > 0 ? ([this.keys[i]!, this.values[i]!] as [tf.Tensor4D, tf.Tensor4D]) : null;
+          const attrs = { b, n, heads: attn.heads, activation: blk.fc1.activation, eps: blk.ln1.eps, scale: 1 / Math.sqrt(attn.headDim), slope: LEAKY_SLOPE };
+          const [next, k, v] = cachedBlockFused(h, fused[i]!, cache, attrs);
+          newKeys.push(tf.keep(k));
+          newValues.push(tf.keep(v));
+          h = next;
+          return;
+        }
         const heads = attn.heads;
         const dh = attn.headDim;
         // [b·n, d] → [b, heads, n, dh]; for one token a reshape alone.
@@ -82,6 +94,21 @@ export class KvCache {
     this.keys = newKeys;
     this.values = newValues;
     this.length = start + n;
+    return out;
+  }
+
+  /** Per block its weights for the backend's fused block kernel, or null where the composed form must run. */
+  private fusedWeights(): BlockWeights[] | null {
+    if (!hasFused("QttdmCachedBlock")) return null;
+    const pair = (l: Dense) => (l.bias ? ([l.kernel, l.bias] as [tf.Tensor2D, tf.Tensor1D]) : null);
+    const out: BlockWeights[] = [];
+    for (const blk of this.body.blocks) {
+      const { q, k, v, proj } = blk.attn;
+      const dense = [q, k, v, proj, blk.fc1, blk.fc2].map(pair);
+      if (dense.some((p) => p === null) || blk.ln2.eps !== blk.ln1.eps || [q, k, v, proj, blk.fc2].some((l) => l.activation !== "linear")) return null;
+      const [pq, pk, pv, pp, p1, p2] = dense as [tf.Tensor2D, tf.Tensor1D][];
+      out.push({ ln1: [blk.ln1.gamma, blk.ln1.beta], q: pq!, k: pk!, v: pv!, proj: pp!, ln2: [blk.ln2.gamma, blk.ln2.beta], fc1: p1!, fc2: p2! });
+    }
     return out;
   }
 

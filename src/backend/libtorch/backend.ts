@@ -27,6 +27,7 @@ const DTYPE_CODES: Record<string, number> = { float32: 0, int32: 1, bool: 2 };
 const DTYPES: DType[] = ["float32", "int32", "bool"];
 const FUSED_ACTIVATIONS = ["linear", "relu", "relu6", "prelu", "leakyrelu", "elu", "sigmoid"];
 const ACTIVATION_GRADS = ["relu", "leaky_relu", "tanh", "gelu"];
+const BLOCK_ACTIVATIONS = ["linear", "relu", "leaky_relu", "gelu", "tanh"];
 
 function dtypeCode(dtype: string, where: string): number {
   const c = DTYPE_CODES[dtype];
@@ -232,6 +233,16 @@ const KERNELS: Record<string, KernelSpec> = {
     },
   },
   QttdmGelu: { inputs: ["x"] },
+  QttdmCachedBlock: {
+    inputs: "*",
+    multi: true,
+    encode: (w, a) => {
+      for (const k of ["b", "n", "heads"]) w.int(a[k] as number);
+      w.int(BLOCK_ACTIVATIONS.indexOf(a.activation as string));
+      w.int(a.cached ? 1 : 0);
+      [a.eps, a.scale, a.slope].forEach((v, i) => (w.nums[i] = v as number));
+    },
+  },
   QttdmAdam: {
     inputs: "*",
     multi: true,
