@@ -2,7 +2,7 @@
 /** The `qttdm` command line. Each command lives in its own thin module; the work happens in the library. */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { QttdmError } from "../core/errors.js";
+import { fileSystemError, QttdmError } from "../core/errors.js";
 import { benchCommand } from "./bench.js";
 import { compareCommand } from "./compare.js";
 import { docsCommand } from "./docs.js";
@@ -39,15 +39,26 @@ export function buildCli(argv: string[]) {
     });
 }
 
+/**
+ * Every error ends here, none escapes as an unhandled rejection: the wasm backend installs a process-wide
+ * handler that re-throws those, which printed a stack into tf-backend-wasm.node.js and exited 7.
+ * @returns the exit status: 2 for bad input and file-system errors (one line), 1 for anything else (a bug: with its stack)
+ */
+export function reportError(err: unknown): number {
+  const e = fileSystemError(err);
+  if (e instanceof QttdmError) {
+    process.stderr.write(`qttdm: ${e.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`qttdm: internal error (please report it): ${(e as Error)?.stack ?? String(e)}\n`);
+  return 1;
+}
+
 async function main(): Promise<void> {
   try {
     await buildCli(hideBin(process.argv)).parseAsync();
   } catch (err) {
-    if (err instanceof QttdmError) {
-      process.stderr.write(`qttdm: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
+    process.exit(reportError(err));
   }
 }
 

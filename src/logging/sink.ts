@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { FileFormatError } from "../core/errors.js";
+import { FileFormatError, fileSystemError } from "../core/errors.js";
 import type { HistogramSummary } from "./histogram.js";
 
 /**
@@ -40,7 +40,11 @@ export class BufferedFile {
     if (this.fd === null || this.pending.length === 0) return;
     const chunk = Buffer.concat(this.pending);
     this.pending = [];
-    writeAll(this.fd, chunk);
+    try {
+      writeAll(this.fd, chunk);
+    } catch (e) {
+      throw fileSystemError(e, `${this.what} ${this.path}`);
+    }
   }
 
   close(): void {

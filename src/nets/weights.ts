@@ -116,6 +116,21 @@ export function decodeArrays(bytes: Uint8Array, source = "buffer"): { arrays: Ma
   return { arrays, meta: header.meta ?? {} };
 }
 
+/** Non-finite values of a weights blob: their count and the first tensor holding one (null when all are finite). */
+export function nonFiniteValues(bytes: Uint8Array, source = "buffer"): { count: number; first: string | null } {
+  let count = 0;
+  let first: string | null = null;
+  for (const [name, a] of decodeArrays(bytes, source).arrays) {
+    for (let i = 0; i < a.data.length; i++) {
+      if (!Number.isFinite(a.data[i]!)) {
+        count++;
+        first ??= name;
+      }
+    }
+  }
+  return { count, first };
+}
+
 /** Read parameters (and optimiser state) into named arrays with the `params/` and `optim/` prefixes. */
 function collect(params: ParamMap, opt?: Adam): Map<string, WeightArray> {
   const out = new Map<string, WeightArray>();

@@ -9,7 +9,8 @@
  */
 import { existsSync, fsyncSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { FileFormatError } from "../core/errors.js";
+import { DivergenceError, FileFormatError } from "../core/errors.js";
+import { nonFiniteValues } from "../nets/weights.js";
 import type { AgentState } from "../agents/types.js";
 
 export const CHECKPOINT_VERSION = 1;
@@ -42,11 +43,25 @@ export function checkpointName(step: number): string {
   return `step-${String(step).padStart(9, "0")}`;
 }
 
+/**
+ * Weights with NaN or ±Inf make a checkpoint worthless (and "last good" a lie): written only when finite.
+ * @throws DivergenceError naming the blob, the count and the first tensor with such a value
+ */
+function checkFiniteForSave(name: string, blobs: Record<string, Uint8Array>): void {
+  for (const [blob, bytes] of Object.entries(blobs)) {
+    const bad = nonFiniteValues(bytes, blob);
+    if (bad.count > 0) throw new DivergenceError(`the agent's ${blob} weights hold ${bad.count} non-finite values (first in ${bad.first}); checkpoint ${name} was not written`);
+  }
+}
+
 export async function saveCheckpoint(checkpointsDir: string, name: string, c: CheckpointContents): Promise<string> {
+  checkFiniteForSave(name, c.agent.blobs);
   mkdirSync(checkpointsDir, { recursive: true });
   const final = join(checkpointsDir, name);
+  // Temporary directories of saves that never finished (the process was killed); the run directory's lock
+  // (run-lock.ts) makes every one of them stale.
+  for (const n of readdirSync(checkpointsDir)) if (n.startsWith(".tmp-") || n.startsWith(".latest-")) rmSync(join(checkpointsDir, n), { recursive: true, force: true });
   const tmp = join(checkpointsDir, `.tmp-${name}-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   for (const [blob, bytes] of Object.entries(c.agent.blobs)) writeDurable(join(tmp, `${blob}.bin`), bytes);
   if (c.writeReplay) await c.writeReplay(join(tmp, "replay.bin"));
@@ -70,15 +85,19 @@ export async function saveCheckpoint(checkpointsDir: string, name: string, c: Ch
 export function resolveCheckpointDir(path: string): string {
   if (!existsSync(path)) throw new FileFormatError(`checkpoint not found: ${path}`);
   if (!statSync(path).isDirectory()) {
-    if (basename(path) === LATEST) return followLatest(path);
+    if (basename(path) === LATEST) return resolveCheckpointDir(dirname(path));
     throw new FileFormatError(`checkpoint ${path}: is a file; expected a run directory, its checkpoints directory, a step-* checkpoint directory or the "latest" pointer`);
   }
   if (existsSync(join(path, "trainer.json"))) return path;
   const dir = existsSync(join(path, "checkpoints")) ? join(path, "checkpoints") : path;
   const pointer = join(dir, LATEST);
-  if (existsSync(pointer)) return followLatest(pointer);
-  const steps = readdirSync(dir).filter((n) => n.startsWith("step-") && statSync(join(dir, n)).isDirectory()).sort();
-  if (steps.length === 0) throw new FileFormatError(`no checkpoint in ${dir}: expected a "latest" pointer or step-* directories`);
+  if (existsSync(pointer)) {
+    const named = followLatest(pointer);
+    if (existsSync(join(named, "trainer.json"))) return named;
+  }
+  // No pointer, or one naming a checkpoint that is gone: the newest complete one.
+  const steps = readdirSync(dir).filter((n) => n.startsWith("step-") && existsSync(join(dir, n, "trainer.json"))).sort();
+  if (steps.length === 0) throw new FileFormatError(`no checkpoint in ${dir}: expected a "latest" pointer or step-* directories holding trainer.json`);
   return join(dir, steps[steps.length - 1]!);
 }
 
@@ -96,6 +115,12 @@ function readManifest(dir: string): Manifest {
     manifest = JSON.parse(readFileSync(join(dir, "trainer.json"), "utf8"));
   } catch (e) {
     throw new FileFormatError(`checkpoint ${dir}: trainer.json is missing or not valid JSON (${(e as Error).message})`);
+  }
+  if (manifest === null || typeof manifest !== "object" || Array.isArray(manifest)) {
+    throw new FileFormatError(`checkpoint ${dir}: trainer.json holds ${JSON.stringify(manifest)}; expected an object with version, trainer and blobs`);
+  }
+  if (manifest.blobs !== undefined && !(Array.isArray(manifest.blobs) && manifest.blobs.every((b) => typeof b === "string" && /^[\w-]+$/.test(b)))) {
+    throw new FileFormatError(`checkpoint ${dir}: trainer.json field "blobs" is ${JSON.stringify(manifest.blobs).slice(0, 200)}; expected a list of blob names`);
   }
   if (manifest.version !== CHECKPOINT_VERSION) {
     throw new FileFormatError(`checkpoint ${dir}: format version ${manifest.version}, expected ${CHECKPOINT_VERSION}`);
@@ -123,6 +148,10 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
     const file = join(dir, `${blob}.bin`);
     if (!existsSync(file)) throw new FileFormatError(`checkpoint ${dir}: missing ${basename(file)}`);
     blobs[blob] = new Uint8Array(readFileSync(file));
+    const bad = nonFiniteValues(blobs[blob]!, file);
+    if (bad.count > 0) {
+      throw new FileFormatError(`checkpoint ${dir}: ${blob}.bin holds ${bad.count} non-finite values (first in ${bad.first}); the run had diverged when it was written. Expected finite weights: use an earlier checkpoint`);
+    }
   }
   return {
     dir,

@@ -3,11 +3,11 @@
  * the TensorBoard event file, `checkpoints/` and `eval/`. An existing run is never overwritten:
  * the directory is created exclusively, and a numeric suffix is added on a name clash.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import YAML from "yaml";
 import { join, resolve } from "node:path";
-import { configToYaml, validateConfig } from "../config/load.js";
-import { QttdmError } from "../core/errors.js";
+import { applyOverride, configToYaml, validateConfig } from "../config/load.js";
+import { ConfigError, FileFormatError, QttdmError } from "../core/errors.js";
 import type { Config } from "../config/schema.js";
 
 /** Tag of the text record a run that stopped on divergence leaves in its metrics (the reason). */
@@ -72,7 +72,61 @@ export function runRootOf(path: string): string {
   throw new QttdmError(`no config.yaml found in ${path} or its parents; expected a run directory or a checkpoint inside one`);
 }
 
-/** The resolved config a run was started with. */
+/** The run's current config (as started, with the overrides of later sessions; see `resumeConfig`). */
 export function readRunConfig(path: string): Config {
-  return validateConfig(YAML.parse(readFileSync(join(runRootOf(path), "config.yaml"), "utf8")));
+  return validateConfig(readRawRunConfig(join(runRootOf(path), "config.yaml")));
+}
+
+function readRawRunConfig(file: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(readFileSync(file, "utf8"));
+    validateConfig(raw);
+  } catch (e) {
+    if (e instanceof QttdmError || e instanceof YAML.YAMLError) {
+      throw new FileFormatError(`run config ${file} is damaged: ${e.message.split("\n").join(" ")}`);
+    }
+    throw e;
+  }
+  return raw as Record<string, unknown>;
+}
+
+/**
+ * Keys a resumed run may change: how long it runs, and how it evaluates, checkpoints and logs. Everything
+ * else shapes what the checkpoint holds (networks, replay, env) or what its numbers mean.
+ */
+export const RESUMABLE_KEYS: readonly string[] = ["experiment.totalSteps", "eval.*", "checkpoint.*", "logging.*"];
+
+function resumable(key: string): boolean {
+  return RESUMABLE_KEYS.some((k) => (k.endsWith(".*") ? key.startsWith(k.slice(0, -1)) : key === k));
+}
+
+/**
+ * The config a resumed run continues with: its config.yaml with `--set` overrides of RESUMABLE_KEYS.
+ * @throws ConfigError naming every other key given
+ */
+export function resumeConfig(path: string, overrides: readonly string[]): Config {
+  const raw = readRawRunConfig(join(runRootOf(path), "config.yaml"));
+  const keys = overrides.map((a) => a.slice(0, Math.max(0, a.indexOf("="))).trim());
+  const rejected = keys.filter((k) => !resumable(k));
+  if (rejected.length) {
+    throw new ConfigError(
+      `--set ${rejected.map((k) => JSON.stringify(k)).join(", ")} cannot change a resumed run; expected only ${RESUMABLE_KEYS.join(", ")} (start a new run to change the rest)`,
+    );
+  }
+  for (const a of overrides) applyOverride(raw, a);
+  return validateConfig(raw);
+}
+
+/**
+ * Makes a resumed run's overrides part of the run: config.yaml is replaced (atomically) by the new config and
+ * `config-history.jsonl` gets a line with the step and the overrides.
+ */
+export function recordResumeOverrides(root: string, config: Config, step: number, overrides: readonly string[]): void {
+  if (overrides.length === 0) return;
+  const dir = runDirPaths(root);
+  const tmp = `${dir.configPath}.tmp-${process.pid}`;
+  writeFileSync(tmp, configToYaml(config));
+  renameSync(tmp, dir.configPath);
+  appendFileSync(join(root, "config-history.jsonl"), JSON.stringify({ step, set: overrides, time: new Date().toISOString() }) + "\n");
 }

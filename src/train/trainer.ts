@@ -10,8 +10,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import YAML from "yaml";
 import type { Config } from "../config/schema.js";
-import { DivergenceError, QttdmError } from "../core/errors.js";
-import { Rng, type RngState } from "../core/rng.js";
+import { ConfigError, DivergenceError, QttdmError } from "../core/errors.js";
+import { Rng } from "../core/rng.js";
 import { selectBackend, formatBackend, type BackendInfo } from "../backend/index.js";
 import { makeEnv, makeVectorEnv } from "../envs/index.js";
 import { Logger } from "../logging/logger.js";
@@ -22,15 +22,20 @@ import type { Agent, GreedyMode, ReplaySource } from "../agents/types.js";
 import { createAgent } from "./agents.js";
 import { updatesDue } from "./cadence.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
-import { Collector, type CollectorState } from "./collector.js";
+import { Collector } from "./collector.js";
 import { evaluate, greedyPolicy, type EvalResult } from "./evaluate.js";
 import { ScalarWindow } from "./metrics.js";
-import { createRunDir, DIVERGED_TAG, readRunConfig, runDirPaths, runRootOf, type RunDir } from "./run-dir.js";
+import { createRunDir, DIVERGED_TAG, recordResumeOverrides, resumeConfig, runDirPaths, runRootOf, type RunDir } from "./run-dir.js";
+import { lockRunDir } from "./run-lock.js";
+import { logPositions, rollBackLogs } from "./run-logs.js";
+import { parseTrainerState, type TrainerState } from "./trainer-state.js";
 
 export interface TrainOptions {
   config: Config;
   /** Resume the run in this directory (its config.yaml is used; `config` is ignored). */
   resume?: string;
+  /** With `resume`: `--set` overrides of the keys a resumed run may change (run-dir.ts RESUMABLE_KEYS). */
+  overrides?: string[];
   /** Show the progress display (default: config.logging.progress). */
   progress?: boolean;
   /** Write a line per notable event (run dir, checkpoints); default process.stdout.write. */
@@ -48,32 +53,36 @@ export interface TrainSummary {
   evals: { step: number; mean: number; std: number }[];
   finalEval: EvalResult | null;
   backend: BackendInfo;
-  /** True when the run stopped early (SIGINT or stopAfter) with a checkpoint to resume from. */
+  /** True when the run stopped early (a signal or stopAfter) with a checkpoint to resume from. */
   interrupted: boolean;
+  /** The signal that stopped it, if one did. */
+  signal: StopSignal | null;
 }
 
-interface TrainerState {
-  envSteps: number;
-  updates: number;
-  episodes: number;
-  lastLogStep: number;
-  collector: CollectorState;
-  rngs: { act: RngState; replay: RngState };
-  window: ReturnType<ScalarWindow["state"]>;
-  evals: { step: number; mean: number; std: number }[];
-  /** Wall-clock seconds spent training, summed over the sessions of a resumed run. */
-  trainSeconds: number;
-}
+/** Signals that stop a run with a checkpoint: Ctrl-C, and what `timeout`, `docker stop` and Slurm send. */
+export type StopSignal = "SIGINT" | "SIGTERM";
+const STOP_SIGNALS: readonly StopSignal[] = ["SIGINT", "SIGTERM"];
 
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const resumed = opts.resume ? loadCheckpoint(opts.resume) : null;
-  const config = opts.resume ? readRunConfig(opts.resume) : opts.config;
-  const backend = await selectBackend(config.experiment.backend, config.experiment);
-  const dir: RunDir = opts.resume ? runDirPaths(runRootOf(opts.resume)) : createRunDir(config);
+  if (opts.resume !== undefined && opts.resume.trim() === "") {
+    throw new QttdmError(`--resume: got an empty path; expected a run directory or a checkpoint inside one`);
+  }
+  if (opts.resume === undefined && opts.overrides?.length) throw new QttdmError("TrainOptions.overrides apply to a resumed run only; pass them in config otherwise");
+  const overrides = opts.overrides ?? [];
+  const resumed = opts.resume !== undefined ? loadCheckpoint(opts.resume) : null;
+  const resumedState = resumed ? parseTrainerState(resumed.trainer, resumed.dir) : null;
+  const config = opts.resume !== undefined ? resumeConfig(opts.resume, overrides) : opts.config;
   const { experiment, train: cadence, logging } = config;
+  if (resumedState && resumedState.envSteps >= experiment.totalSteps) {
+    throw new ConfigError(
+      `run ${runRootOf(opts.resume!)} finished at step ${resumedState.envSteps} (experiment.totalSteps ${experiment.totalSteps}); expected a larger experiment.totalSteps to continue it, e.g. --set experiment.totalSteps=${2 * experiment.totalSteps}`,
+    );
+  }
+  const backend = await selectBackend(config.experiment.backend, config.experiment);
   const seed = experiment.seed;
 
+  // Envs and agent before the run directory: a config they reject leaves no empty run behind.
   const vec = await makeVectorEnv(config.env.id, config.env.numEnvs, config.env.options);
   const evalEnv = await makeEnv(config.env.id, config.env.options);
   const initRng = new Rng(seed * 4 + 1);
@@ -86,6 +95,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     if (resumed) throw new QttdmError(`cannot resume from ${resumed.dir}: it holds no replay buffer (checkpoint.replay was false)`);
     buffer = new ReplayBuffer(agent.replaySpec(), config.replay);
   }
+  const dir: RunDir = opts.resume !== undefined ? runDirPaths(runRootOf(opts.resume)) : createRunDir(config);
+  const lock = lockRunDir(dir.root, print);
   const collector = new Collector(vec, seed);
   // Draws use the update counter as the replay schedule's step (PER β, ReaPER+ α/β annealing).
   // Batches are recycled: an update is done with its batch before the next update draws.
@@ -96,8 +107,11 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   };
   const window = new ScalarWindow();
   let state = { envSteps: 0, updates: 0, episodes: 0, lastLogStep: 0, evals: [] as TrainerState["evals"] };
+  const rollbackNotes: string[] = [];
   if (resumed) {
-    const t = resumed.trainer as unknown as TrainerState;
+    const t = resumedState!;
+    rollbackNotes.push(...rollBackLogs(dir.root, t.logs, t.envSteps));
+    recordResumeOverrides(dir.root, config, t.envSteps, overrides);
     agent.load(resumed.agent);
     collector.restore(t.collector);
     actRng.setState(t.rngs.act);
@@ -117,16 +131,17 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     say(`run directory: ${dir.root}`);
     say(`backend: ${formatBackend(backend)}; parameters: ${JSON.stringify(agent.parameterCounts())}`);
   } else {
-    say(`resuming ${dir.root} at step ${state.envSteps}`);
+    say(`resuming ${dir.root} at step ${state.envSteps}${overrides.length ? ` with ${overrides.join(" ")}` : ""}`);
+    for (const note of rollbackNotes) say(`logs: ${note}`);
   }
 
-  let stopRequested = false;
-  const onSigint = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    say("interrupt: saving a checkpoint, then stopping (press Ctrl-C again to quit at once)");
+  let stopSignal: StopSignal | null = null;
+  const onSignal = (signal: StopSignal) => {
+    if (stopSignal) process.exit(signal === "SIGINT" ? 130 : 143);
+    stopSignal = signal;
+    say(`${signal}: saving a checkpoint, then stopping (send it again to quit at once)`);
   };
-  process.on("SIGINT", onSigint);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
 
   const started = performance.now();
   const sessionStart = state.envSteps;
@@ -134,10 +149,12 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   let lastSpsTime = started;
   let lastYield = started;
   let lastSpsStep = state.envSteps;
-  const secondsBefore = resumed ? ((resumed.trainer as unknown as TrainerState).trainSeconds ?? 0) : 0;
+  const secondsBefore = resumedState?.trainSeconds ?? 0;
   const trainSeconds = () => secondsBefore + (performance.now() - started) / 1000;
 
   const writeCheckpoint = async () => {
+    // Flushed first, so that the lengths recorded are those of every record up to this step.
+    logger.flush();
     const trainerState: TrainerState = {
       envSteps: state.envSteps,
       updates: state.updates,
@@ -148,13 +165,13 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       window: window.state(),
       evals: state.evals,
       trainSeconds: trainSeconds(),
+      logs: logPositions(dir.root),
     };
     lastCheckpointPath = await saveCheckpoint(dir.checkpointsDir, checkpointName(state.envSteps), {
       trainer: trainerState as unknown as Record<string, unknown>,
       agent: agent.state(),
       writeReplay: config.checkpoint.replay ? (p) => buffer.save(p) : undefined,
     });
-    logger.flush();
   };
 
   const runEval = (): EvalResult => {
@@ -177,6 +194,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 
   let finalEval: EvalResult | null = null;
   let interrupted = false;
+  let failed = false;
   try {
     const n = vec.num;
     while (state.envSteps < experiment.totalSteps) {
@@ -229,7 +247,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 
       if (config.eval.every > 0 && crossed(before, state.envSteps, config.eval.every)) runEval();
       const sessionDone = opts.stopAfter !== undefined && state.envSteps - sessionStart >= opts.stopAfter;
-      if (stopRequested || sessionDone) {
+      if (stopSignal || sessionDone) {
         await writeCheckpoint();
         interrupted = true;
         say(`stopped at step ${state.envSteps}; resume with: npx qttdm train --resume ${relative(process.cwd(), dir.root) || "."}`);
@@ -245,6 +263,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       await writeCheckpoint();
     }
   } catch (err) {
+    failed = true;
     if (err instanceof DivergenceError) {
       logger.text(DIVERGED_TAG, err.message, state.envSteps);
       throw new DivergenceError(
@@ -254,19 +273,22 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     }
     throw err;
   } finally {
-    process.off("SIGINT", onSigint);
-    progress?.finish();
-    logger.close();
-    vec.close();
-    evalEnv.close();
-    agent.dispose();
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    // Every step runs; while an error is on its way out, a failing one (a full disk at logger.close) must not hide it.
+    for (const cleanup of [() => progress?.finish(), () => logger.close(), () => vec.close(), () => evalEnv.close(), () => agent.dispose(), () => lock.release()]) {
+      try {
+        cleanup();
+      } catch (e) {
+        if (!failed) throw e;
+      }
+    }
   }
   const wallSeconds = (performance.now() - started) / 1000;
   if (!interrupted) {
     say(`done: ${state.envSteps} env steps, ${state.updates} updates in ${wallSeconds.toFixed(0)} s; final eval ${finalEval?.mean.toFixed(1)} ± ${finalEval?.std.toFixed(1)}`);
     say(`run directory: ${dir.root}\nTensorBoard: tensorboard --logdir ${relative(process.cwd(), dir.root) || "."}`);
   }
-  return { runDir: dir.root, envSteps: state.envSteps, updates: state.updates, episodes: state.episodes, wallSeconds, evals: state.evals, finalEval, backend, interrupted };
+  return { runDir: dir.root, envSteps: state.envSteps, updates: state.updates, episodes: state.episodes, wallSeconds, evals: state.evals, finalEval, backend, interrupted, signal: stopSignal };
 }
 
 /** True when a multiple of `every` lies in (before, after]. */

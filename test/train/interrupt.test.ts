@@ -32,7 +32,7 @@ describe("stopping a run", () => {
     });
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     expect(out).toContain("resume with: npx qttdm train --resume");
-    expect(code).toBe(0);
+    expect(code).toBe(130);
     const [run] = readdirSync(runs);
     expect(existsSync(join(runs, run!, "checkpoints", "latest"))).toBe(true);
   });
