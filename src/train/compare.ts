@@ -12,16 +12,24 @@
  * `summariseOnly` summarises what is there without training. A run that diverges (NaN/Inf, or Q
  * beyond `agent.maxAbsQ`) stops without stopping the others: it is summarised with what it logged,
  * counted as diverged, and not retrained by a later compare (it would diverge again, deterministically).
+ *
+ * The comparison folder: `compare.json` (the manifest: configs, seeds, steps, overrides), `runs/`,
+ * `summary.md` and `summary.json` (whose run paths are relative to the folder, so it can be moved).
+ * compare writes only into a new or empty folder or one holding the same comparison. SIGINT or
+ * SIGTERM asks each running run to save a checkpoint and stop (a second one quits at once); compare
+ * then returns `interrupted` (the CLI exits with 130 or 143) and the same call resumes.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
+import YAML from "yaml";
 import { configToYaml, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { DivergenceError, QttdmError } from "../core/errors.js";
+import { DivergenceError, FileFormatError, QttdmError, show } from "../core/errors.js";
 import { envSpec } from "../envs/index.js";
 import { checkpointEnvSteps } from "./checkpoint.js";
+import { readMetricsFile, warnOnStderr, type MetricRecord } from "./metrics-file.js";
 import { meanStd } from "./metrics.js";
 import { DIVERGED_TAG, runStem, timestamp } from "./run-dir.js";
 
@@ -39,6 +47,15 @@ export interface CompareOptions {
   /** Summarise the runs already in `out` (finished or not) without training. */
   summariseOnly?: boolean;
   print?: (line: string) => void;
+  /** Warnings (a skipped line of a damaged metrics.jsonl), one line each; default stderr. */
+  warn?: (line: string) => void;
+}
+
+/** What compare returns; `interrupted` is the signal that stopped the training (summaries are then empty). */
+export interface CompareResult {
+  dir: string;
+  summaries: ConfigSummary[];
+  interrupted: "SIGINT" | "SIGTERM" | null;
 }
 
 export interface RunOutcome {
@@ -86,19 +103,31 @@ interface Job {
   resolved: Config;
 }
 
-export async function compare(opts: CompareOptions): Promise<{ dir: string; summaries: ConfigSummary[] }> {
+export async function compare(opts: CompareOptions): Promise<CompareResult> {
   const print = opts.print ?? ((l: string) => process.stdout.write(`${l}\n`));
+  // Each damaged line once, though compare reads a run's metrics more than once.
+  const warned = new Set<string>();
+  const warn = (line: string) => {
+    if (warned.has(line)) return;
+    warned.add(line);
+    (opts.warn ?? warnOnStderr)(line);
+  };
+  const metricsOf = (runDir: string) => readMetricsFile(join(runDir, "metrics.jsonl"), warn);
   const out = resolve(opts.out ?? join("runs", `compare__${timestamp(new Date())}`));
-  mkdirSync(out, { recursive: true });
   const jobs: Job[] = [];
   // Seed-major order: a comparison cut short still has every config on the seeds it finished.
   for (let seed = 1; seed <= opts.seeds; seed++) {
     for (const config of opts.configs) jobs.push({ config, seed, resolved: jobConfig(config, seed, out, opts) });
   }
+  const manifest: CompareManifest = { qttdm: "compare", configs: opts.configs, seeds: opts.seeds, steps: opts.steps ?? null, set: opts.set ?? [] };
+  checkOut(out, manifest, jobs);
+  mkdirSync(out, { recursive: true });
+  const writeManifest = () => writeFileSync(join(out, MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
+  if (!opts.summariseOnly) writeManifest();
   const outcomes: RunOutcome[] = [];
   const todo: { job: Job; resume?: string }[] = [];
   for (const job of jobs) {
-    const earlier = earlierRun(job);
+    const earlier = earlierRun(job, metricsOf);
     const total = job.resolved.experiment.totalSteps;
     if (earlier && (opts.summariseOnly || earlier.envSteps >= total || earlier.diverged)) {
       outcomes.push({ config: job.config, seed: job.seed, runDir: earlier.runDir, finished: earlier.envSteps >= total, diverged: earlier.diverged });
@@ -115,13 +144,35 @@ export async function compare(opts: CompareOptions): Promise<{ dir: string; summ
     print(`compare: ${todo.length} of ${jobs.length} runs to train (${opts.configs.length} configs × ${opts.seeds} seeds${resuming ? `, ${resuming} resumed` : ""}), ${parallel || 1} at a time, in ${out}`);
   }
   let next = 0;
+  // SIGINT / SIGTERM: no new runs start, and each running one saves a checkpoint and stops. The trainer
+  // stops on SIGINT; signals do not reach worker threads, so each worker is told by message.
+  const running = new Set<Worker>();
+  let stopSignal: "SIGINT" | "SIGTERM" | null = null;
+  let stopped = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopSignal) process.exit(signal === "SIGINT" ? 130 : 143);
+    stopSignal = signal === "SIGINT" ? "SIGINT" : "SIGTERM";
+    print(`compare: ${signal}: each running run saves a checkpoint and stops (${signal} again quits at once)`);
+    for (const worker of running) worker.postMessage({ stop: true });
+    // A run in this thread hears the signal itself where it listens for it; a listener for SIGINT
+    // alone (a trainer that stops on SIGINT only) is told of SIGTERM as a SIGINT.
+    if (parallel === 0 && signal !== "SIGINT") {
+      const hears = new Set(process.listeners(signal));
+      for (const listener of process.listeners("SIGINT")) if (!hears.has(listener)) (listener as (s: NodeJS.Signals) => void)("SIGINT");
+    }
+  };
   const runOne = async ({ job, resume }: (typeof todo)[number]): Promise<void> => {
     const t0 = performance.now();
     const seconds = () => ((performance.now() - t0) / 1000).toFixed(0);
     try {
-      const runDir = parallel === 0 ? await trainInThread(job.resolved, resume) : await trainInWorker(job.resolved, resume);
-      outcomes.push({ config: job.config, seed: job.seed, runDir, finished: true, diverged: false });
-      print(`  finished ${job.config} seed ${job.seed} in ${seconds()} s: ${runDir}`);
+      const run = parallel === 0 ? await trainInThread(job.resolved, resume) : await trainInWorker(job.resolved, resume, running);
+      if (run.interrupted) {
+        stopped++;
+        print(`  stopped ${job.config} seed ${job.seed} at step ${run.envSteps} after ${seconds()} s, checkpoint saved: ${run.runDir}`);
+        return;
+      }
+      outcomes.push({ config: job.config, seed: job.seed, runDir: run.runDir, finished: true, diverged: false });
+      print(`  finished ${job.config} seed ${job.seed} in ${seconds()} s: ${run.runDir}`);
     } catch (err) {
       if (!(err instanceof DivergenceError && err.runDir)) throw err;
       outcomes.push({ config: job.config, seed: job.seed, runDir: err.runDir, finished: false, diverged: true });
@@ -129,70 +180,202 @@ export async function compare(opts: CompareOptions): Promise<{ dir: string; summ
     }
   };
   const lanes = Array.from({ length: Math.max(1, parallel) }, async () => {
-    while (next < todo.length) await runOne(todo[next++]!);
+    while (!stopSignal && next < todo.length) await runOne(todo[next++]!);
   });
-  await Promise.all(lanes);
+  if (todo.length > 0) for (const sig of SIGNALS) process.on(sig, onSignal);
+  try {
+    await Promise.all(lanes);
+  } finally {
+    for (const sig of SIGNALS) process.off(sig, onSignal);
+  }
+  if (stopSignal) {
+    const notStarted = todo.length - next;
+    print(
+      `compare: stopped by ${stopSignal}: ${stopped} run${stopped === 1 ? "" : "s"} saved a checkpoint${notStarted ? `, ${notStarted} not started` : ""}; ` +
+        `run the same command again with the same --out to resume: ${resumeCommand(opts, out)}`,
+    );
+    return { dir: out, summaries: [], interrupted: stopSignal };
+  }
   if (outcomes.length === 0) throw new QttdmError(`compare: no runs to summarise in ${out}`);
-  const summaries = summarise(opts.configs, outcomes, jobs[0]!.resolved);
-  writeFileSync(join(out, "summary.json"), JSON.stringify({ summaries, runs: outcomes }, null, 1));
+  const summaries = summarise(opts.configs, outcomes, jobs[0]!.resolved, metricsOf);
+  writeManifest();
+  // Run paths relative to the comparison folder, which can then be moved.
+  const runs = outcomes.map((o) => ({ ...o, runDir: relative(out, o.runDir) }));
+  writeFileSync(join(out, "summary.json"), JSON.stringify({ summaries, runs }, null, 1));
   writeFileSync(join(out, "summary.md"), summaryMarkdown(summaries));
   print(summaryMarkdown(summaries));
   print(`summary: ${join(out, "summary.md")}`);
-  return { dir: out, summaries };
+  return { dir: out, summaries, interrupted: null };
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+/** The command line that repeats this comparison (and so resumes it), for a shell. */
+function resumeCommand(opts: CompareOptions, out: string): string {
+  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  const args = ["compare", "--configs", ...opts.configs, "--seeds", String(opts.seeds)];
+  if (opts.steps !== undefined) args.push("--steps", String(opts.steps));
+  for (const s of opts.set ?? []) args.push("--set", s);
+  if (opts.workers !== undefined) args.push("--workers", String(opts.workers));
+  const rel = relative(process.cwd(), out);
+  args.push("--out", rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? out : rel);
+  return `npx qttdm ${args.map(quote).join(" ")}`;
+}
+
+/** `compare.json`: what a comparison folder holds, so that another comparison does not write into it. */
+interface CompareManifest {
+  qttdm: "compare";
+  configs: string[];
+  seeds: number;
+  steps: number | null;
+  set: string[];
+}
+
+const MANIFEST = "compare.json";
+/** What compare writes into its folder (before compare.json, all but that). */
+const COMPARE_ENTRIES = new Set([MANIFEST, "runs", "summary.json", "summary.md"]);
+
+/**
+ * Throws unless `out` is new, empty, or holds this same comparison: a compare.json with the same
+ * configs (in any order), seeds, steps and overrides, or, from before compare.json, only what compare
+ * writes, with the runs its summary.json lists being runs of this comparison.
+ */
+function checkOut(out: string, want: CompareManifest, jobs: Job[]): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new QttdmError(`compare: --out ${out} is a file; expected a directory: a new or empty one, or an earlier comparison's`);
+  const entries = readdirSync(out);
+  if (entries.length === 0) return;
+  const other = `give a new or empty --out, or the same --configs, --seeds, --steps and --set as that comparison`;
+  const manifestPath = join(out, MANIFEST);
+  if (existsSync(manifestPath)) {
+    const have = readManifest(manifestPath);
+    const flags = { configs: "--configs", seeds: "--seeds", steps: "--steps", set: "--set" } as const;
+    for (const key of ["configs", "seeds", "steps", "set"] as const) {
+      const norm = (m: CompareManifest) => JSON.stringify(key === "configs" ? [...m.configs].sort() : m[key]);
+      if (norm(have) !== norm(want)) {
+        throw new QttdmError(`compare: --out ${out} holds another comparison: ${manifestPath} has ${key} ${JSON.stringify(have[key])}, expected ${JSON.stringify(want[key])} (${flags[key]}); ${other}`);
+      }
+    }
+    return;
+  }
+  const foreign = entries.filter((e) => !COMPARE_ENTRIES.has(e));
+  if (foreign.length > 0) {
+    const names = foreign.slice(0, 3).map(show).join(", ") + (foreign.length > 3 ? ` and ${foreign.length - 3} more` : "");
+    throw new QttdmError(`compare: --out ${out} holds what compare did not write (${names}) and no ${MANIFEST}; expected a new or empty directory, or an earlier comparison's`);
+  }
+  const summaryPath = join(out, "summary.json");
+  if (!existsSync(summaryPath)) return;
+  let runs: unknown;
+  try {
+    runs = (JSON.parse(readFileSync(summaryPath, "utf8")) as { runs?: unknown }).runs;
+  } catch (err) {
+    throw new FileFormatError(`compare: ${summaryPath} is not valid JSON (${(err as Error).message}); expected the summary an earlier compare wrote`);
+  }
+  if (!Array.isArray(runs)) throw new FileFormatError(`compare: ${summaryPath} has runs ${show(runs)}; expected the list of runs an earlier compare wrote`);
+  for (const run of runs as { config?: unknown; seed?: unknown; runDir?: unknown }[]) {
+    const job = jobs.find((j) => j.config === run.config && j.seed === run.seed);
+    if (!job) {
+      throw new QttdmError(`compare: --out ${out} holds another comparison: ${summaryPath} lists a run of config ${show(run.config)} seed ${show(run.seed)}, expected one of --configs ${JSON.stringify(want.configs)} with seeds 1..${want.seeds}; ${other}`);
+    }
+    const runDir = typeof run.runDir === "string" ? locateRun(out, run.runDir) : null;
+    if (runDir && !sameRunConfig(runDir, job)) {
+      throw new QttdmError(`compare: --out ${out} holds another comparison: ${join(runDir, "config.yaml")} is not the config of ${job.config} seed ${job.seed} with these --steps and --set; ${other}`);
+    }
+  }
+}
+
+function readManifest(path: string): CompareManifest {
+  let m: Partial<CompareManifest>;
+  try {
+    m = JSON.parse(readFileSync(path, "utf8")) as Partial<CompareManifest>;
+  } catch (err) {
+    throw new FileFormatError(`compare: ${path} is not valid JSON (${(err as Error).message}); expected the manifest an earlier compare wrote`);
+  }
+  const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === "string");
+  if (m?.qttdm !== "compare" || !strings(m.configs) || typeof m.seeds !== "number" || !(m.steps === null || typeof m.steps === "number") || !strings(m.set)) {
+    throw new FileFormatError(`compare: ${path} holds ${show(m)}; expected {"qttdm": "compare", "configs": [...], "seeds": N, "steps": N or null, "set": [...]} as compare writes it`);
+  }
+  return m as CompareManifest;
+}
+
+/**
+ * A run directory that a summary.json names: relative to the comparison folder, or (written before
+ * run paths were relative) absolute, where the folder's own runs/ is preferred in case it moved.
+ */
+function locateRun(out: string, runDir: string): string | null {
+  if (!isAbsolute(runDir)) return existsSync(join(out, runDir)) ? join(out, runDir) : null;
+  const here = join(out, "runs", basename(runDir));
+  if (existsSync(here)) return here;
+  return existsSync(runDir) ? runDir : null;
+}
+
+/**
+ * Whether `runDir` was started with the config of `job`. experiment.runsDir is left out: it names the
+ * comparison folder where the run was made, which may since have moved.
+ */
+function sameRunConfig(runDir: string, job: Job): boolean {
+  const configPath = join(runDir, "config.yaml");
+  if (!existsSync(configPath)) return false;
+  const text = readFileSync(configPath, "utf8");
+  const want = configToYaml(job.resolved);
+  if (text === want) return true;
+  try {
+    const parsed = YAML.parse(text) as { experiment?: { runsDir?: string } } | null;
+    if (!parsed?.experiment) return false;
+    parsed.experiment.runsDir = job.resolved.experiment.runsDir;
+    return YAML.stringify(parsed) === want;
+  } catch {
+    return false;
+  }
 }
 
 /**
  * The run of `job` that an earlier compare into the same directory left (same name stem and the
  * same resolved config), the one furthest along; envSteps −1 when it has no checkpoint yet.
  */
-function earlierRun(job: Job): { runDir: string; envSteps: number; diverged: boolean } | null {
+function earlierRun(job: Job, metricsOf: (runDir: string) => MetricRecord[]): { runDir: string; envSteps: number; diverged: boolean } | null {
   const runsDir = job.resolved.experiment.runsDir;
   if (!existsSync(runsDir)) return null;
   const stem = runStem(job.resolved);
-  const yaml = configToYaml(job.resolved);
   let best: { runDir: string; envSteps: number } | null = null;
   for (const name of readdirSync(runsDir)) {
     if (!name.startsWith(stem)) continue;
     const runDir = join(runsDir, name);
-    const configPath = join(runDir, "config.yaml");
-    if (!existsSync(configPath) || readFileSync(configPath, "utf8") !== yaml) continue;
+    if (!sameRunConfig(runDir, job)) continue;
     const envSteps = checkpointEnvSteps(runDir) ?? -1;
     if (!best || envSteps > best.envSteps) best = { runDir, envSteps };
   }
-  return best && { ...best, diverged: readMetrics(best.runDir).some((r) => r.tag === DIVERGED_TAG) };
+  return best && { ...best, diverged: metricsOf(best.runDir).some((r) => r.tag === DIVERGED_TAG) };
 }
 
-async function trainInThread(config: Config, resume?: string): Promise<string> {
+/** How a training run ended: finished, or stopped (by a signal) with a checkpoint to resume from. */
+interface RunEnd {
+  runDir: string;
+  envSteps: number;
+  interrupted: boolean;
+}
+
+async function trainInThread(config: Config, resume?: string): Promise<RunEnd> {
   const { train } = await import("./trainer.js");
-  return (await train({ config, resume, progress: false, print: () => {} })).runDir;
+  const { runDir, envSteps, interrupted } = await train({ config, resume, progress: false, print: () => {} });
+  return { runDir, envSteps, interrupted };
 }
 
-function trainInWorker(config: Config, resume?: string): Promise<string> {
+/** Trains in a worker thread, which is in `running` while it lives (to be told to stop). */
+function trainInWorker(config: Config, resume: string | undefined, running: Set<Worker>): Promise<RunEnd> {
   return new Promise((resolvePromise, reject) => {
     const worker = new Worker(new URL("./compare-worker.js", import.meta.url), { workerData: { config, resume } });
-    worker.once("message", (m: { runDir?: string; error?: string; diverged?: boolean }) => {
-      if (m.error === undefined) resolvePromise(m.runDir!);
+    running.add(worker);
+    worker.once("message", (m: Partial<RunEnd> & { error?: string; diverged?: boolean }) => {
+      if (m.error === undefined) resolvePromise({ runDir: m.runDir!, envSteps: m.envSteps!, interrupted: m.interrupted === true });
       else reject(m.diverged ? new DivergenceError(m.error, m.runDir) : new Error(m.error));
     });
     worker.once("error", reject);
-    worker.once("exit", (code) => code !== 0 && reject(new Error(`compare worker exited with code ${code}`)));
+    worker.once("exit", (code) => {
+      running.delete(worker);
+      if (code !== 0) reject(new Error(`compare worker exited with code ${code}`));
+    });
   });
-}
-
-interface MetricRecord {
-  step: number;
-  tag: string;
-  value?: number | null;
-  wall_time: number;
-}
-
-function readMetrics(runDir: string): MetricRecord[] {
-  const file = join(runDir, "metrics.jsonl");
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as MetricRecord);
 }
 
 /**
@@ -214,7 +397,13 @@ function trainingClock(recs: MetricRecord[]): (step: number) => number {
   };
 }
 
-export function summarise(configs: string[], outcomes: RunOutcome[], example: Config): ConfigSummary[] {
+/** Summaries per config of `outcomes`; `metricsOf` reads a run's metrics (default: skipping damaged lines with a warning on stderr). */
+export function summarise(
+  configs: string[],
+  outcomes: RunOutcome[],
+  example: Config,
+  metricsOf: (runDir: string) => MetricRecord[] = (runDir) => readMetricsFile(join(runDir, "metrics.jsonl")),
+): ConfigSummary[] {
   const threshold = envSpec(example.env.id).rewardThreshold ?? Infinity;
   const perConfig = configs.map((config) => {
     const runs = outcomes.filter((o) => o.config === config).sort((a, b) => a.seed - b.seed);
@@ -225,7 +414,7 @@ export function summarise(configs: string[], outcomes: RunOutcome[], example: Co
     const planning: number[] = [];
     const wall: number[] = [];
     for (const run of runs) {
-      const recs = readMetrics(run.runDir);
+      const recs = metricsOf(run.runDir);
       const seconds = trainingClock(recs);
       const evals = recs.filter((r) => r.tag === "eval/episodic_return" && typeof r.value === "number");
       const hit = evals.find((r) => r.value! >= threshold);

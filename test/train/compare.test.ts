@@ -56,7 +56,7 @@ describe("compare", () => {
     const full = await compare({ ...opts, print: () => {} });
     expect(full.summaries[0]).toMatchObject({ runs: 2, unfinishedRuns: 0 });
     const runs = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).runs as { seed: number; runDir: string }[];
-    expect(runs.find((r) => r.seed === 1)!.runDir).toBe(cut.runDir);
+    expect(join(out, runs.find((r) => r.seed === 1)!.runDir)).toBe(cut.runDir);
     expect(checkpointEnvSteps(cut.runDir)).toBe(400);
 
     const again: string[] = [];
@@ -88,7 +88,7 @@ describe("compare", () => {
     expect(r.status).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
     expect(summary.runs).toHaveLength(2);
-    const runDir = summary.runs[0].runDir as string;
+    const runDir = join(out, summary.runs[0].runDir as string);
     expect(existsSync(join(runDir, "checkpoints", "latest"))).toBe(true);
     const record = join(out, "traj.json");
     const e = qttdm(["eval", "--checkpoint", runDir, "--episodes", "2", "--record", record]);
