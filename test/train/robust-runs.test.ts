@@ -1,6 +1,5 @@
 // Faults injected for real (signals to a child process, /dev/full, a file where a directory belongs, damaged
 // checkpoint files) against what a run must survive: issue "runs that survive anything".
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,48 +9,13 @@ import { DivergenceError, FileFormatError } from "../../src/core/errors.js";
 import { decodeArrays, encodeArrays } from "../../src/nets/weights.js";
 import { loadCheckpoint, resolveCheckpointDir, saveCheckpoint } from "../../src/train/checkpoint.js";
 import { train } from "../../src/train/trainer.js";
-import { CLI, qttdm } from "../helpers/cli.js";
+import { qttdm } from "../helpers/cli.js";
+import { latestStep, metricsOf, onlyRun, startTraining, until } from "../helpers/runs.js";
 import { decodeEvent, readRecords } from "../logging/tfreader.js";
 
 const tiny = ["experiment.backend=cpu", "agent.network.hidden=[16, 16]", "train.learningStarts=100", "train.batchSize=16", "eval.episodes=1"];
 const sets = (xs: string[]) => xs.flatMap((s) => ["--set", s]);
 const tmp = (tag: string) => mkdtempSync(join(tmpdir(), `qttdm-${tag}-`));
-const onlyRun = (runs: string) => join(runs, readdirSync(runs).find((n) => !n.startsWith("."))!);
-
-/** Starts `qttdm train` as a child; resolves when `ready(output)` holds, with the child and its output so far. */
-function startTraining(args: string[]) {
-  const child = spawn(process.execPath, [CLI, "train", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  const out = { text: "" };
-  child.stdout.on("data", (d) => (out.text += d));
-  child.stderr.on("data", (d) => (out.text += d));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));
-  return { child, out, exited };
-}
-
-async function until(cond: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error("timed out waiting for the child");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Steps of the checkpoint `latest` names, or 0. */
-function latestStep(run: string): number {
-  const p = join(run, "checkpoints", "latest");
-  if (!existsSync(p)) return 0;
-  return Number(readFileSync(p, "utf8").trim().slice("step-".length));
-}
-
-/** metrics.jsonl without what depends on the wall clock (timestamps, steps/s, seconds trained). */
-function metricsOf(run: string): unknown[] {
-  return readFileSync(join(run, "metrics.jsonl"), "utf8")
-    .split("\n")
-    .filter((l) => l)
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .map(({ wall_time: _, ...r }) => (r.tag === "charts/SPS" || r.tag === "charts/train_seconds" ? { ...r, value: "wall-clock" } : r))
-    .map((r) => (r.tag === "run/config" ? { ...r, text: String(r.text).replace(/runsDir: .*\n/, "") } : r));
-}
 
 /** The TensorBoard records of every event file of a run, as (step, tag) in file order. */
 function eventsOf(run: string): string[] {
