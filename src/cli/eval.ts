@@ -1,12 +1,27 @@
 import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
+import { ConfigError, show } from "../core/errors.js";
 
 interface Args {
   checkpoint: string;
-  episodes: number;
-  seed?: number;
+  // Declared without `type: "number"` (which turns `abc` into NaN) so that an error shows what was typed.
+  episodes: unknown;
+  seed?: unknown;
   record?: string;
   online?: boolean;
+}
+
+/**
+ * The value of an integer option, or a one-line error naming the option, the value and what was expected.
+ * (Checked in the handler: yargs rewraps errors thrown from `coerce`, which the CLI then prints with a stack.)
+ */
+export function integerOption(name: string, value: unknown, min: 0 | 1): number {
+  const given = Array.isArray(value) ? value[value.length - 1] : value; // a repeated option: the last wins
+  const n = typeof given === "number" ? given : typeof given === "string" && /^\s*[+-]?\d+\s*$/.test(given) ? Number(given) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new ConfigError(`--${name} ${show(given)}: expected a ${min === 1 ? "positive" : "non-negative"} integer`);
+  }
+  return n;
 }
 
 export const evalCommand: CommandModule<object, Args> = {
@@ -15,17 +30,19 @@ export const evalCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option("checkpoint", { type: "string", demandOption: true, describe: "Run directory, its checkpoints/, its checkpoints/latest pointer or one checkpoint directory" })
-      .option("episodes", { type: "number", default: 5, describe: "Episodes (seeds seed..seed+N-1)" })
-      .option("seed", { type: "number", describe: "First seed (default: the run's eval.seed)" })
+      .option("episodes", { default: 5, describe: "Episodes (seeds seed..seed+N-1), a positive integer" })
+      .option("seed", { describe: "First seed (default: the run's eval.seed), a non-negative integer" })
       .option("record", { type: "string", describe: "Write the results with per-step trajectories to this JSON file" })
       .option("online", { type: "boolean", default: false, describe: "Act with the online critic instead of its weight average (runs with agent.average)" })
       .example("$0 eval --checkpoint runs/<run> --episodes 10", "evaluate a run's latest checkpoint")
       .example("$0 eval --checkpoint runs/<run>/checkpoints/step-000050000 --record traj.json", "record trajectories") as never,
   handler: async (args) => {
+    const episodes = integerOption("episodes", args.episodes, 1);
+    const seed = args.seed === undefined ? undefined : integerOption("seed", args.seed, 0);
     const { evaluateCheckpoint } = await import("../train/evaluate.js");
-    const r = await evaluateCheckpoint({ checkpoint: args.checkpoint, episodes: args.episodes, seed: args.seed, record: !!args.record, mode: args.online ? "greedy-online" : "greedy" });
+    const r = await evaluateCheckpoint({ checkpoint: args.checkpoint, episodes, seed, record: !!args.record, mode: args.online ? "greedy-online" : "greedy" });
     r.returns.forEach((ret, i) => process.stdout.write(`episode ${i} (seed ${r.seeds[i]}): return ${ret.toFixed(2)}, length ${r.lengths[i]}\n`));
-    process.stdout.write(`checkpoint ${r.checkpoint}: mean return ${r.mean.toFixed(2)} ± ${r.std.toFixed(2)} over ${args.episodes} episodes\n`);
+    process.stdout.write(`checkpoint ${r.checkpoint}: mean return ${r.mean.toFixed(2)} ± ${r.std.toFixed(2)} over ${episodes} episodes\n`);
     if (args.record) {
       writeFileSync(args.record, JSON.stringify(r));
       process.stdout.write(`trajectories written to ${args.record}\n`);

@@ -3,12 +3,12 @@
  * optional `extends:` chains, repeated `--set a.b.c=value` overrides (values parsed as YAML scalars),
  * then validation against the schema with errors that name the key path, the value and what was expected.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import YAML from "yaml";
+import YAML, { LineCounter, type Document } from "yaml";
 import type { z } from "zod";
-import { ConfigError, show } from "../core/errors.js";
+import { ConfigError, clip, show } from "../core/errors.js";
 import { configSchema, type Config } from "./schema.js";
 
 /** The `configs/` directory shipped with the package (works from src/ and dist/). */
@@ -18,6 +18,20 @@ export const PRESETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../
 export const DEFAULT_PRESET = "lunarlander/dqn-reaper";
 
 type Raw = Record<string, unknown>;
+
+/** Keys that would reach or replace an object's prototype when assigned; never valid config keys. */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+const RESERVED_HINT = "__proto__, constructor and prototype are not allowed as config keys";
+
+/** Problems listed in one "invalid config" error; the rest are counted. */
+const MAX_LISTED_PROBLEMS = 20;
+
+/**
+ * Largest config file (or --set value) read, in bytes. Presets are under 4 KiB; parsing takes ~10 µs
+ * per key, so the cap keeps a runaway file (50k keys is ~400 KiB) to an instant error instead of a
+ * second or more of parsing and a megabyte-long message.
+ */
+export const MAX_CONFIG_BYTES = 256 * 1024;
 
 export interface LoadOptions {
   /** Path to a YAML file, or a preset name relative to configs/ (with or without `.yaml`). */
@@ -42,7 +56,7 @@ export function resolveConfigPath(nameOrPath: string, relativeTo = process.cwd()
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     throw new ConfigError(
-      `config file not found: ${JSON.stringify(nameOrPath)} (looked at ${candidates.join(", ")}); ` +
+      `config file not found: ${show(nameOrPath)} (looked at ${candidates.map((c) => clip(c)).join(", ")}); ` +
         `expected a YAML file path or a preset name such as ${JSON.stringify(DEFAULT_PRESET)} (see \`ls ${PRESETS_DIR}\`)`,
     );
   }
@@ -51,12 +65,11 @@ export function resolveConfigPath(nameOrPath: string, relativeTo = process.cwd()
 
 function readConfigFile(path: string, chain: string[]): Raw {
   if (chain.includes(path)) throw new ConfigError(`config "extends" cycle: ${[...chain, path].join(" -> ")}`);
-  let parsed: unknown;
-  try {
-    parsed = YAML.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new ConfigError(`config file ${path} is not valid YAML: ${(e as Error).message}`);
+  const size = statSync(path).size;
+  if (size > MAX_CONFIG_BYTES) {
+    throw new ConfigError(`config file ${path} is ${size} bytes; expected at most ${MAX_CONFIG_BYTES} (a run config is a few kilobytes)`);
   }
+  let parsed = parseConfigYaml(readFileSync(path, "utf8"), `config file ${path}`);
   if (parsed === null || parsed === undefined) parsed = {};
   if (!isPlainObject(parsed)) throw new ConfigError(`config file ${path}: expected a mapping of keys at the top level, got ${show(parsed)}`);
   const { extends: base, ...rest } = parsed;
@@ -65,23 +78,62 @@ function readConfigFile(path: string, chain: string[]): Raw {
   return deepMerge(readConfigFile(resolveConfigPath(base, dirname(path)), [...chain, path]), rest);
 }
 
+/**
+ * Parses config YAML to plain data, for every reader of config files (`where` starts each error message).
+ * Duplicate keys are found here with one Set per mapping (the yaml library's own check compares each key
+ * with every earlier one: ~20 s for a 50k-key mapping), keys that could reach Object.prototype
+ * (`__proto__`, `constructor`, `prototype`) are rejected anywhere, and text over MAX_CONFIG_BYTES is refused.
+ */
+export function parseConfigYaml(text: string, where: string, invalid = (detail: string) => `${where} is not valid YAML: ${detail}`): unknown {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) throw new ConfigError(`${where}: ${bytes} bytes of YAML; expected at most ${MAX_CONFIG_BYTES}`);
+  const lines = new LineCounter();
+  const doc = YAML.parseDocument(text, { uniqueKeys: false, lineCounter: lines });
+  for (const warning of doc.warnings) process.emitWarning(warning); // as YAML.parse does
+  if (doc.errors.length > 0) throw new ConfigError(invalid(doc.errors[0]!.message));
+  checkKeys(doc, where, lines);
+  try {
+    return doc.toJS();
+  } catch (e) {
+    throw new ConfigError(invalid((e as Error).message));
+  }
+}
+
+function checkKeys(doc: Document, where: string, lines: LineCounter): void {
+  YAML.visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        let key: unknown = pair.key;
+        if (YAML.isAlias(key)) key = key.resolve(doc);
+        if (!YAML.isScalar(key)) continue;
+        const at = key.range ? lines.linePos(key.range[0]) : undefined;
+        const pos = at ? ` at line ${at.line}, column ${at.col}` : "";
+        if (typeof key.value === "string" && RESERVED_KEYS.has(key.value)) {
+          throw new ConfigError(`${where}: key ${show(key.value)}${pos} is not allowed (${RESERVED_HINT})`);
+        }
+        if (seen.has(key.value)) throw new ConfigError(`${where}: duplicate key ${show(key.value)}${pos}; expected each key once per mapping`);
+        seen.add(key.value);
+      }
+    },
+  });
+}
+
 /** Applies one `a.b.c=value` override; the value is parsed as a YAML scalar (or flow collection). */
 export function applyOverride(raw: Raw, assignment: string): void {
+  const where = `--set ${show(assignment)}`;
   const eq = assignment.indexOf("=");
-  if (eq <= 0) throw new ConfigError(`--set ${JSON.stringify(assignment)}: expected key.path=value, e.g. replay.sampler=per`);
+  if (eq <= 0) throw new ConfigError(`${where}: expected key.path=value, e.g. replay.sampler=per`);
   const path = assignment.slice(0, eq).trim().split(".");
-  if (path.some((p) => p === "")) throw new ConfigError(`--set ${JSON.stringify(assignment)}: empty segment in key path`);
-  let value: unknown;
-  try {
-    value = YAML.parse(assignment.slice(eq + 1));
-  } catch (e) {
-    throw new ConfigError(`--set ${JSON.stringify(assignment)}: value is not valid YAML: ${(e as Error).message}`);
-  }
+  if (path.some((p) => p === "")) throw new ConfigError(`${where}: empty segment in key path`);
+  const reserved = path.find((p) => RESERVED_KEYS.has(p));
+  if (reserved !== undefined) throw new ConfigError(`${where}: key path segment ${show(reserved)} is not allowed (${RESERVED_HINT})`);
+  const value = parseConfigYaml(assignment.slice(eq + 1), where, (detail) => `${where}: value is not valid YAML: ${detail}`);
   let node = raw;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
+    const next = Object.hasOwn(node, key) ? node[key] : undefined;
     if (next === undefined) node[key] = {};
-    else if (!isPlainObject(next)) throw new ConfigError(`--set ${JSON.stringify(assignment)}: "${key}" is ${show(next)}, not a section`);
+    else if (!isPlainObject(next)) throw new ConfigError(`${where}: ${show(key)} is ${show(next)}, not a section`);
     node = node[key] as Raw;
   }
   node[path[path.length - 1]!] = value;
@@ -91,24 +143,30 @@ export function applyOverride(raw: Raw, assignment: string): void {
 export function validateConfig(raw: unknown): Config {
   const result = configSchema.safeParse(raw, { reportInput: true });
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => describeIssue(issue));
-  throw new ConfigError(`invalid config:\n  - ${lines.join("\n  - ")}`);
+  const listed: string[] = [];
+  let total = 0;
+  for (const issue of result.error.issues) {
+    const count = issue.code === "unrecognized_keys" ? issue.keys.length : 1;
+    if (listed.length < MAX_LISTED_PROBLEMS) listed.push(...describeIssue(issue, MAX_LISTED_PROBLEMS - listed.length));
+    total += count;
+  }
+  if (total > listed.length) listed.push(`... and ${total - listed.length} more`);
+  throw new ConfigError(`invalid config:\n  - ${listed.join("\n  - ")}`);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const at = issue.path.join(".");
+/** One line per problem, at most `limit` (an unrecognized_keys issue lists several keys). */
+function describeIssue(issue: z.core.$ZodIssue, limit: number): string[] {
+  const at = clip(issue.path.join("."));
   if (issue.code === "unrecognized_keys") {
     const known = keysAt(issue.path as PropertyKey[]);
-    return issue.keys
-      .map((k) => {
-        const key = at ? `${at}.${k}` : k;
-        const hint = closest(k, known);
-        return `unknown config key "${key}"` + (hint ? `; did you mean "${at ? `${at}.${hint}` : hint}"?` : `; valid keys here: ${known.join(", ")}`);
-      })
-      .join("\n  - ");
+    return issue.keys.slice(0, limit).map((k) => {
+      const key = at ? `${at}.${clip(k)}` : clip(k);
+      const hint = closest(k, known);
+      return `unknown config key "${key}"` + (hint ? `; did you mean "${at ? `${at}.${hint}` : hint}"?` : `; valid keys here: ${known.join(", ")}`);
+    });
   }
   const got = "input" in issue ? `got ${show(issue.input)}` : "missing";
-  return `config key "${at}": ${got}; ${expectation(issue)}`;
+  return [`config key "${at}": ${got}; ${expectation(issue)}`];
 }
 
 function expectation(issue: z.core.$ZodIssue): string {

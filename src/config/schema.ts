@@ -72,7 +72,31 @@ export const configSchema = z
     checkpoint: checkpointSchema.prefault({}).describe("Checkpoints for resuming and evaluation."),
     logging: loggingSchema.prefault({}).describe("Metrics, TensorBoard and progress display."),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // A buffer smaller than one batch, or than one n-step return, trains on a handful of transitions.
+    // zod runs this even when a field failed its own check; then that field's error is the one to show.
+    const { capacity, nStep } = config.replay ?? {};
+    const replayShape = replayConfigSchema.shape;
+    const fieldsValid = [
+      [replayShape.capacity, capacity],
+      [replayShape.nStep, nStep],
+      [trainSchema.shape.batchSize, config.train?.batchSize],
+    ].every(([schema, value]) => typeof value === "number" && (schema as z.ZodType).safeParse(value).success);
+    if (!fieldsValid) return;
+    const bounds = [
+      { need: config.train.batchSize, why: `train.batchSize = ${config.train.batchSize} (transitions sampled per update)` },
+      { need: nStep + 1, why: `replay.nStep + 1 = ${nStep + 1} (transitions spanned by one n-step return)` },
+    ];
+    const unmet = bounds.filter((b) => capacity < b.need);
+    if (unmet.length === 0) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["replay", "capacity"],
+      input: capacity,
+      message: `expected >= ${unmet.map((b) => b.why).join(" and >= ")}`,
+    });
+  });
 
 /** A fully resolved config (every default filled in). */
 export type Config = z.infer<typeof configSchema>;
