@@ -4,9 +4,8 @@
  * the directory is created exclusively, and a numeric suffix is added on a name clash.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import YAML from "yaml";
 import { join, resolve } from "node:path";
-import { applyOverride, configToYaml, validateConfig } from "../config/load.js";
+import { applyOverride, configToYaml, parseConfigYaml, validateConfig } from "../config/load.js";
 import { ConfigError, FileFormatError, QttdmError } from "../core/errors.js";
 import type { Config } from "../config/schema.js";
 
@@ -80,10 +79,10 @@ export function readRunConfig(path: string): Config {
 function readRawRunConfig(file: string): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = YAML.parse(readFileSync(file, "utf8"));
+    raw = parseConfigYaml(readFileSync(file, "utf8"), file);
     validateConfig(raw);
   } catch (e) {
-    if (e instanceof QttdmError || e instanceof YAML.YAMLError) {
+    if (e instanceof QttdmError) {
       throw new FileFormatError(`run config ${file} is damaged: ${e.message.split("\n").join(" ")}`);
     }
     throw e;

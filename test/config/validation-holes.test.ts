@@ -139,37 +139,30 @@ describe("huge mappings", () => {
     let text = "env:\n  options:\n";
     for (let i = 0; i < 50_000; i++) text += `    k${i}: ${i}\n`;
     writeFileSync(join(dir, "big.yaml"), text);
-    const t = performance.now();
+    // Before the cap, the yaml library's quadratic duplicate-key check took ~20 s on this file here.
     const msg = errorOf(() => loadConfig({ config: join(dir, "big.yaml") }));
-    const ms = performance.now() - t;
     expect(msg).toContain(`is ${Buffer.byteLength(text)} bytes; expected at most ${MAX_CONFIG_BYTES}`);
     expect(msg.split("\n")).toHaveLength(1);
-    expect(ms).toBeLessThan(500); // the quadratic duplicate-key check took ~20 s here
   });
 
-  it("loads the largest mapping that fits under the cap in linear time", () => {
+  // Speed is not asserted here (no timed unit tests): ~0.2 s with our per-mapping duplicate check against ~5 s
+  // with the yaml library's quadratic one, measured on the 2-core development machine.
+  it("loads the largest mapping that fits under the cap", () => {
     const dir = tmp();
     const keys = 20_000;
     const entries = Array.from({ length: keys }, (_, i) => `k${i}: ${i % 10}`);
     const text = `env: {options: {${entries.join(", ")}}}\n`;
     expect(Buffer.byteLength(text)).toBeLessThan(MAX_CONFIG_BYTES);
     writeFileSync(join(dir, "wide.yaml"), text);
-    const t = performance.now();
     const c = loadConfig({ config: join(dir, "wide.yaml") });
-    const ms = performance.now() - t;
     expect(Object.keys(c.env.options)).toHaveLength(keys);
-    // ~0.2 s when linear on a loaded 2-core machine; the quadratic check took ~3.5 s for these 20k keys.
-    expect(ms).toBeLessThan(1500);
   });
 
-  it("lists a bounded number of problems for 50k unknown keys, quickly", () => {
+  it("lists a bounded number of problems for 50k unknown keys", () => {
     const raw = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, i]));
-    const t = performance.now();
     const msg = errorOf(() => validateConfig(raw));
-    const ms = performance.now() - t;
     expect(msg).toContain('unknown config key "k0"');
     expect(msg).toContain("... and 49980 more");
     expect(msg.length).toBeLessThan(5000);
-    expect(ms).toBeLessThan(1000);
   });
 });

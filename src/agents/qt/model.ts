@@ -114,10 +114,20 @@ export class QTransformer extends Module {
     return out;
   }
 
-  /** V(s) = max over dimension 0's bins of the mean Q (the QT's state value). @returns [b] */
+  /**
+   * V(s) = max over dimension 0's bins of the mean Q (the QT's state value), without a gradient: the one
+   * observation token through a KV cache (for planning, which asks for it every iteration). @returns [b]
+   */
   value(obs: tf.Tensor2D): tf.Tensor1D {
-    const b = obs.shape[0];
-    const q = this.meanQ(obs, null);
-    return tf.max(tf.reshape(q, [b, this.bins]), 1) as tf.Tensor1D;
+    const cache = new KvCache(this.body, this.pos);
+    try {
+      return tf.tidy(() => {
+        const h = cache.step(this.obsEmbed.infer(obs));
+        const qs = this.heads.map((head) => head.infer(h));
+        return tf.max(qs.length === 1 ? qs[0]! : tf.mul(tf.addN(qs), 1 / qs.length), 1) as tf.Tensor1D;
+      });
+    } finally {
+      cache.dispose();
+    }
   }
 }

@@ -127,13 +127,17 @@ export class Tdm extends Module {
     return tf.reshape(tf.concat([s, a as tf.Tensor4D], 2), [b, L * this.tokensPerStep, d]) as tf.Tensor3D;
   }
 
-  /** The heads on the hidden states of M steps' last action tokens. @param h [M, d] @param obs [M, obsDim] */
-  private heads(h: tf.Tensor2D, obs: tf.Tensor2D): { nextObs: tf.Tensor2D; reward: tf.Tensor1D; termLogit: tf.Tensor1D } {
+  /**
+   * The heads on the hidden states of M steps' last action tokens. @param h [M, d] @param obs [M, obsDim]
+   * @param infer without a gradient (rollouts): the heads' gradient-free forms
+   */
+  private heads(h: tf.Tensor2D, obs: tf.Tensor2D, infer = false): { nextObs: tf.Tensor2D; reward: tf.Tensor1D; termLogit: tf.Tensor1D } {
     const M = h.shape[0];
+    const run = (m: Mlp) => (infer ? m.infer(h) : m.apply(h));
     return {
-      nextObs: tf.add(obs, this.stateHead.apply(h)) as tf.Tensor2D,
-      reward: tf.reshape(this.rewardHead.apply(h), [M]) as tf.Tensor1D,
-      termLogit: tf.reshape(this.termHead.apply(h), [M]) as tf.Tensor1D,
+      nextObs: tf.add(obs, run(this.stateHead)) as tf.Tensor2D,
+      reward: tf.reshape(run(this.rewardHead), [M]) as tf.Tensor1D,
+      termLogit: tf.reshape(run(this.termHead), [M]) as tf.Tensor1D,
     };
   }
 
@@ -181,7 +185,7 @@ export class Tdm extends Module {
           if (cache) {
             const tokens = this.tokens(tf.reshape(states[t]!, [B, 1, D]) as tf.Tensor3D, tf.slice(actions, [0, t, 0], [B, 1, m]));
             const h = cache.feed(tokens);
-            return this.heads(tf.reshape(tf.slice(h, [0, k, 0], [B, 1, d]), [B, d]) as tf.Tensor2D, states[t]!);
+            return this.heads(tf.reshape(tf.slice(h, [0, k, 0], [B, 1, d]), [B, d]) as tf.Tensor2D, states[t]!, true);
           }
           const from = Math.max(0, t + 1 - this.arch.context);
           const len = t + 1 - from;
