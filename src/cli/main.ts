@@ -9,6 +9,7 @@ import { docsCommand } from "./docs.js";
 import { envCommand } from "./env.js";
 import { evalCommand } from "./eval.js";
 import { replayCommand } from "./replay.js";
+import { reportCommand } from "./report.js";
 import { trainCommand } from "./train.js";
 
 export function buildCli(argv: string[]) {
@@ -18,11 +19,12 @@ export function buildCli(argv: string[]) {
     .command(trainCommand)
     .command(evalCommand)
     .command(compareCommand)
+    .command(reportCommand)
     .command(benchCommand)
     .command(envCommand)
     .command(replayCommand)
     .command(docsCommand)
-    .demandCommand(1, "Give a command: train, eval, compare, bench, env or replay (see --help).")
+    .demandCommand(1, "Give a command: train, eval, compare, report, bench, env or replay (see --help).")
     .recommendCommands()
     .strict()
     .example("$0 train", "train the default agent (configs/lunarlander/dqn-reaper.yaml)")

@@ -29,6 +29,7 @@ import type { Config } from "../config/schema.js";
 import { DivergenceError, FileFormatError, QttdmError, show } from "../core/errors.js";
 import { envSpec } from "../envs/index.js";
 import { checkpointEnvSteps } from "./checkpoint.js";
+import { writeReport } from "../report/index.js";
 import { readMetricsFile, warnOnStderr, type MetricRecord } from "./metrics-file.js";
 import { meanStd } from "./metrics.js";
 import { DIVERGED_TAG, runStem, timestamp } from "./run-dir.js";
@@ -205,6 +206,12 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
   writeFileSync(join(out, "summary.md"), summaryMarkdown(summaries));
   print(summaryMarkdown(summaries));
   print(`summary: ${join(out, "summary.md")}`);
+  try {
+    print(`report: ${writeReport([out], { out: join(out, "report.html") }).files[0]}`);
+  } catch (e) {
+    // The summary stands without it; `qttdm report` can be run again on the folder.
+    print(`report: not written (${(e as Error).message})`);
+  }
   return { dir: out, summaries, interrupted: null };
 }
 
