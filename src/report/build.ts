@@ -87,7 +87,7 @@ function iqmCurve(at: Series[], reps: number, seed: number, band: boolean): { x:
     if (vals.length === 0) continue;
     x.push(step);
     if (band && vals.length > 1) {
-      const ci = stratifiedBootstrap(column(vals), iqm, { reps, seed: seed + step });
+      const ci = stratifiedBootstrap(column(vals), iqm, { reps, seed: seed + x.length });
       y.push(ci.point);
       lo.push(ci.lo);
       hi.push(ci.hi);

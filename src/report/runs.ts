@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Config } from "../config/schema.js";
 import { QttdmError } from "../core/errors.js";
-import { envSpec } from "../envs/registry.js";
+import { envSpec } from "../envs/index.js";
 import { readMetricsFile, type MetricRecord } from "../train/metrics-file.js";
 import { readRunConfig } from "../train/run-dir.js";
 
@@ -228,5 +228,11 @@ export function loadReportData(paths: readonly string[]): ReportData {
     for (const g of groups) commands.push(`npx qttdm train --config ${join(g.runs[0]!.dir, "config.yaml")} --set experiment.seed=S   # S = ${g.runs.map((r) => r.seed).join(", ")}`);
   }
   const env = envs[0]!;
-  return { groups, threshold: envSpec(env).rewardThreshold ?? null, env, commands, warnings };
+  let threshold: number | null = null;
+  try {
+    threshold = envSpec(env).rewardThreshold ?? null;
+  } catch {
+    warnings.push(`${env} is not a registered env here: no reward threshold`);
+  }
+  return { groups, threshold, env, commands, warnings };
 }
