@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
   replay: { description: "replay add / sample+update rounds/s, tree refresh cost, RSS at 1M", load: async () => (await import("./replay.js")).replayBenchmark },
   dqn: { description: "DQN presets on LunarLander over seeds: solve rate, steps to 200, stability", load: async () => (await import("./dqn.js")).dqnBenchmark },
   learner: { description: "DQN update, action latency and transformer step per backend (wasm, libtorch) vs PyTorch, one thread each", load: async () => (await import("./learner.js")).learnerBenchmark },
+  report: { description: "qttdm report over 10 configs × 10 seeds × 200k steps of metrics: seconds to build", load: async () => (await import("./report.js")).reportBenchmark },
   train: { description: "end-to-end env steps/s of a preset's trainer per backend (wasm, libtorch), one thread each", load: async () => (await import("./train.js")).trainBenchmark },
 };
 
