@@ -240,7 +240,7 @@ interface CompareManifest {
 
 const MANIFEST = "compare.json";
 /** What compare writes into its folder (before compare.json, all but that). */
-const COMPARE_ENTRIES = new Set([MANIFEST, "runs", "summary.json", "summary.md"]);
+const COMPARE_ENTRIES = new Set([MANIFEST, "runs", "summary.json", "summary.md", "report.html"]);
 
 /**
  * Throws unless `out` is new, empty, or holds this same comparison: a compare.json with the same

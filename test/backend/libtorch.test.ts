@@ -13,6 +13,8 @@ import { ENCODED_KERNELS } from "../../src/backend/libtorch/backend.js";
 import { Rng } from "../../src/core/rng.js";
 import { activationGradFused, adamFused, geluFused, layerNormFused, layerNormGradFused } from "../../src/nets/fused.js";
 import { Adam } from "../../src/nets/optim.js";
+import { PositionEmbedding, Transformer } from "../../src/nets/layers.js";
+import { KvCache } from "../../src/agents/tdm/incremental.js";
 
 const addon = loadAddon();
 const built = "addon" in addon;
@@ -249,6 +251,28 @@ describe.skipIf(!built)("libtorch backend", () => {
     const ref = tf.tidy(() => Array.from(f(tf.tensor2d(zv, [5, 7])).dataSync()));
     await selectBackend("libtorch");
     expectClose(tf.tidy(() => Array.from(geluFused(tf.tensor2d(zv, [5, 7])).dataSync())), ref, 1e-5);
+  });
+
+  it.each(["gelu", "relu"] as const)("the fused cached block (%s) decodes as the composed blocks on cpu", async (activation) => {
+    // Same seeded init on both backends; tokens fed 3, 1, then 2 at a time (the chunk mask and the cache).
+    const xv = rand([2, 6, 16]);
+    const run = async (backend: "cpu" | "libtorch") => {
+      await selectBackend(backend);
+      const body = new Transformer("gpt", { layers: 2, dim: 16, heads: 4, activation }, new Rng(5));
+      const pos = new PositionEmbedding("pos", 8, 16, new Rng(6));
+      const x = tf.tensor3d(xv, [2, 6, 16]);
+      const cache = new KvCache(body, pos);
+      const out = [[0, 3], [3, 1], [4, 2]].map(([from, n]) => tf.tidy(() => Array.from(cache.feed(tf.slice(x, [0, from!, 0], [2, n!, 16])).dataSync())));
+      cache.dispose();
+      x.dispose();
+      body.dispose();
+      pos.dispose();
+      return out.flat();
+    };
+    const ref = await run("cpu");
+    const got = await run("libtorch");
+    expect(ran.has("QttdmCachedBlock")).toBe(true);
+    expectClose(got, ref, 1e-4);
   });
 
   it.each([true, false])("fused Adam matches the composed Adam on cpu (two groups, clipping, decoupled weight decay %s)", async (decoupled) => {
