@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { extname } from "node:path";
 import type { CommandModule } from "yargs";
 import { ConfigError, show } from "../core/errors.js";
 
@@ -24,6 +25,16 @@ export function integerOption(name: string, value: unknown, min: 0 | 1): number 
   return n;
 }
 
+/**
+ * Where `--record FILE` writes: FILE ending in .html (or .htm) is the viewer, with the JSON beside it (FILE with
+ * the extension .json); any other FILE is the JSON alone, as before.
+ */
+export function recordTargets(file: string): { json: string; html: string | null } {
+  const ext = extname(file);
+  if (!/^\.html?$/i.test(ext)) return { json: file, html: null };
+  return { json: `${file.slice(0, -ext.length)}.json`, html: file };
+}
+
 export const evalCommand: CommandModule<object, Args> = {
   command: "eval",
   describe: "Evaluate a saved agent greedily on fixed seeds",
@@ -32,10 +43,16 @@ export const evalCommand: CommandModule<object, Args> = {
       .option("checkpoint", { type: "string", demandOption: true, describe: "Run directory, its checkpoints/, its checkpoints/latest pointer or one checkpoint directory" })
       .option("episodes", { default: 5, describe: "Episodes (seeds seed..seed+N-1), a positive integer" })
       .option("seed", { describe: "First seed (default: the run's eval.seed), a non-negative integer" })
-      .option("record", { type: "string", describe: "Write the results with per-step trajectories to this JSON file" })
+      .option("record", {
+        type: "string",
+        describe:
+          "Write the results with per-step trajectories to this JSON file; a FILE ending in .html gets a self-contained viewer " +
+          "(LunarLander: an animation per episode; MuJoCo: torso height, x position and reward terms over time) and the JSON beside it, as FILE.json",
+      })
       .option("online", { type: "boolean", default: false, describe: "Act with the online critic instead of its weight average (runs with agent.average)" })
       .example("$0 eval --checkpoint runs/<run> --episodes 10", "evaluate a run's latest checkpoint")
-      .example("$0 eval --checkpoint runs/<run>/checkpoints/step-000050000 --record traj.json", "record trajectories") as never,
+      .example("$0 eval --checkpoint runs/<run>/checkpoints/step-000050000 --record traj.json", "record trajectories")
+      .example("$0 eval --checkpoint runs/<run> --episodes 3 --record traj.html", "view them: writes traj.html and traj.json") as never,
   handler: async (args) => {
     const episodes = integerOption("episodes", args.episodes, 1);
     const seed = args.seed === undefined ? undefined : integerOption("seed", args.seed, 0);
@@ -43,9 +60,18 @@ export const evalCommand: CommandModule<object, Args> = {
     const r = await evaluateCheckpoint({ checkpoint: args.checkpoint, episodes, seed, record: !!args.record, mode: args.online ? "greedy-online" : "greedy" });
     r.returns.forEach((ret, i) => process.stdout.write(`episode ${i} (seed ${r.seeds[i]}): return ${ret.toFixed(2)}, length ${r.lengths[i]}\n`));
     process.stdout.write(`checkpoint ${r.checkpoint}: mean return ${r.mean.toFixed(2)} ± ${r.std.toFixed(2)} over ${episodes} episodes\n`);
+    const { statisticsLine, trajectoryHtml } = await import("../report/trajectory.js");
+    process.stdout.write(`${statisticsLine(r.statistics, episodes)}\n`);
     if (args.record) {
-      writeFileSync(args.record, JSON.stringify(r));
-      process.stdout.write(`trajectories written to ${args.record}\n`);
+      // Results are printed first: a file that cannot be written (a full disk, a directory) loses nothing else.
+      const target = recordTargets(args.record);
+      const html = target.html === null ? null : trajectoryHtml(r);
+      writeFileSync(target.json, JSON.stringify(r));
+      process.stdout.write(`trajectories written to ${target.json}\n`);
+      if (target.html !== null) {
+        writeFileSync(target.html, html!);
+        process.stdout.write(`viewer written to ${target.html}\n`);
+      }
     }
   },
 };

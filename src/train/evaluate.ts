@@ -10,6 +10,10 @@ import type { Env } from "../envs/types.js";
 import { createAgent } from "./agents.js";
 import { loadCheckpoint } from "./checkpoint.js";
 import { readRunConfig } from "./run-dir.js";
+import { aggregate } from "../report/stats.js";
+import { InfoRecorder, sceneRecorder, type EpisodeStatistics, type Trajectory } from "../report/trajectory.js";
+
+export type { EpisodeStatistics, Trajectory } from "../report/trajectory.js";
 
 export type GreedyPolicy = (obs: Float32Array) => number | Float32Array;
 
@@ -27,18 +31,41 @@ export interface EvalResult {
   lengths: number[];
   mean: number;
   std: number;
-  /** Per episode, when recording: observations, actions and rewards of every step. */
-  trajectories?: { observations: number[][]; actions: (number | number[])[]; rewards: number[] }[];
+  /**
+   * Per episode, when recording: observations (the reset's, then one per step), actions and rewards of every
+   * step, the numeric entries of every step's info, and what the env exposes for the viewer (LunarLander's
+   * terrain and legs, MuJoCo's qpos; see report/trajectory.ts).
+   */
+  trajectories?: Trajectory[];
+}
+
+/** Bootstrap resamples of the episode statistics (rliable's and `qttdm report`'s default). */
+export const EPISODE_BOOTSTRAP_REPS = 2000;
+
+/**
+ * IQM and mean of the episode returns, each with a 95% stratified-bootstrap percentile interval (episodes as
+ * runs of one task, rliable's definitions; report/stats.ts), from resamples drawn by a generator seeded with
+ * `seed` (`qttdm eval` passes its first evaluation seed, so the same evaluation gives the same intervals).
+ * Null when a return is not finite (the statistics are undefined then).
+ */
+export function episodeStatistics(returns: readonly number[], seed: number, reps = EPISODE_BOOTSTRAP_REPS): EpisodeStatistics | null {
+  if (returns.length === 0 || !returns.every(Number.isFinite)) return null;
+  const confidence = 0.95;
+  const a = aggregate(returns.map((r) => [r]), { reps, seed, confidence });
+  return { episodes: returns.length, iqm: a.iqm, mean: a.mean, confidence, reps, seed };
 }
 
 export function evaluate(env: Env, policy: GreedyPolicy, episodes: number, seed: number, record = false): EvalResult {
   const seeds: number[] = [];
   const returns: number[] = [];
   const lengths: number[] = [];
-  const trajectories: NonNullable<EvalResult["trajectories"]> = [];
+  const trajectories: Trajectory[] = [];
+  const scene = record ? sceneRecorder(env) : null;
   for (let e = 0; e < episodes; e++) {
     let obs = env.reset({ seed: seed + e }).observation;
-    const traj = { observations: [Array.from(obs)], actions: [] as (number | number[])[], rewards: [] as number[] };
+    scene?.begin();
+    const info = new InfoRecorder();
+    const traj: Trajectory = { observations: [Array.from(obs)], actions: [], rewards: [] };
     let total = 0;
     let length = 0;
     for (;;) {
@@ -51,13 +78,20 @@ export function evaluate(env: Env, policy: GreedyPolicy, episodes: number, seed:
         traj.observations.push(Array.from(obs));
         traj.actions.push(typeof action === "number" ? action : Array.from(action));
         traj.rewards.push(r.reward);
+        info.add(r.info);
+        scene?.frame();
       }
       if (r.terminated || r.truncated) break;
     }
     seeds.push(seed + e);
     returns.push(total);
     lengths.push(length);
-    if (record) trajectories.push(traj);
+    if (record) {
+      const infos = info.result();
+      if (infos) traj.info = infos;
+      if (scene) traj.scene = scene.end();
+      trajectories.push(traj);
+    }
   }
   const mean = returns.reduce((a, b) => a + b, 0) / episodes;
   const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / episodes);
@@ -74,8 +108,16 @@ export interface CheckpointEvalOptions {
   mode?: GreedyMode;
 }
 
+/** `evaluateCheckpoint`'s result: the evaluation with the checkpoint, the env and the episode statistics. */
+export interface CheckpointEvalResult extends EvalResult {
+  checkpoint: string;
+  env: string;
+  /** IQM and mean over the episodes with 95% CIs ({@link episodeStatistics}, seeded with the first seed); null if a return is not finite. */
+  statistics: EpisodeStatistics | null;
+}
+
 /** Greedy evaluation of a saved agent (`qttdm eval`), on the run's fixed evaluation seeds. */
-export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<EvalResult & { checkpoint: string }> {
+export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<CheckpointEvalResult> {
   const config = readRunConfig(opts.checkpoint);
   const ckpt = loadCheckpoint(opts.checkpoint);
   await selectBackend(config.experiment.backend, config.experiment);
@@ -84,8 +126,11 @@ export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<E
   const rng = new Rng(0);
   try {
     agent.load(ckpt.agent);
-    const r = evaluate(env, greedyPolicy(agent, () => 0, rng, opts.mode), opts.episodes, opts.seed ?? config.eval.seed, opts.record);
-    return { checkpoint: ckpt.dir, ...r };
+    const seed = opts.seed ?? config.eval.seed;
+    const r = evaluate(env, greedyPolicy(agent, () => 0, rng, opts.mode), opts.episodes, seed, opts.record);
+    const { trajectories, ...rest } = r;
+    // Statistics before the trajectories, so that the recorded JSON reads from its summary to its bulk.
+    return { checkpoint: ckpt.dir, env: config.env.id, ...rest, statistics: episodeStatistics(r.returns, seed), ...(trajectories ? { trajectories } : {}) };
   } finally {
     agent.dispose();
     env.close();
