@@ -81,7 +81,7 @@ export class Mlp extends Module {
   /** Per layer, its layer norm (null where the layer has none). Empty without `layerNorm`. */
   readonly norms: (LayerNorm | null)[];
   /** Per layer, the activation applied after its norm (normed layers' Dense is linear). */
-  private readonly activations: Activation[];
+  readonly activations: Activation[];
   private readonly specs: DenseLayerSpec[];
 
   constructor(name: string, readonly inDim: number, readonly hidden: readonly number[], readonly outDim: number, rng: Rng, opts: MlpOptions = {}) {

@@ -63,33 +63,43 @@ export class QtLearner {
       w: tf.tensor1d(weights),
       g: consistency ? tf.tensor1d(consistency.target) : null,
     };
-    const y = tf.tidy(() => {
+    // Position k + 1 of the same state values dimension k + 1 given a_≤k: the target of dimension k.
+    const later = (q: tf.Tensor3D) => tf.reshape(tf.slice(q, [0, 1, 0], [n, N - 1, A]), [n * (N - 1), A]) as tf.Tensor2D;
+    const [yLast, inner = null] = tf.tidy((): tf.Tensor2D[] => {
       const next = tf.tensor2d(b.bootstrapObs, [n, D]);
       const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
       const first = (q: tf.Tensor3D) => tf.reshape(q, [n, A]) as tf.Tensor2D;
-      const yLast = tdTarget(
+      const y1 = tdTarget(
         tf.tensor1d(b.returns),
         discount,
         first(this.target.minQ(next, null)),
         this.opts.double ? first(this.online.meanQ(next, null)) : null,
       );
-      if (N === 1) return tf.reshape(yLast, [n, 1]);
-      // Position k + 1 of the same state values dimension k + 1 given a_≤k: the target of dimension k.
-      const later = (q: tf.Tensor3D) => tf.reshape(tf.slice(q, [0, 1, 0], [n, N - 1, A]), [n * (N - 1), A]) as tf.Tensor2D;
-      const yInner = tdTarget(
-        tf.zeros([n * (N - 1)]),
-        tf.ones([n * (N - 1)]),
-        later(this.target.minQ(inputs.obs, inputs.prefix)),
-        this.opts.double ? later(this.online.meanQ(inputs.obs, inputs.prefix)) : null,
-      );
-      return tf.concat([tf.reshape(yInner, [n, N - 1]), tf.reshape(yLast, [n, 1])], 1);
+      const last = tf.reshape(y1, [n, 1]) as tf.Tensor2D;
+      return N > 1 ? [last, later(this.target.minQ(inputs.obs, inputs.prefix))] : [last];
     });
+    let y: tf.Tensor2D | null = null;
     let result;
     try {
       result = this.optimizer.step(() => {
-        const qs = this.online.apply(inputs.obs, inputs.prefix).map((q) => tf.reshape(gatherActions(tf.reshape(q, [n * N, A]), inputs.bins), [n, N]));
+        const raw = this.online.apply(inputs.obs, inputs.prefix);
+        // The inner targets' Double-DQN argmax reads the online Q of the same inputs as the loss: this forward pass,
+        // not a second one (the same values; only an argmax of them enters the target, so no gradient flows there).
+        y = tf.keep(
+          inner === null
+            ? yLast!
+            : tf.concat(
+                [
+                  tf.reshape(tdTarget(tf.zeros([n * (N - 1)]), tf.ones([n * (N - 1)]), inner, this.opts.double ? later(tf.mul(tf.addN(raw), 1 / raw.length) as tf.Tensor3D) : null), [n, N - 1]),
+                  yLast!,
+                ],
+                1,
+              ),
+        ) as tf.Tensor2D;
+        const target = y;
+        const qs = raw.map((q) => tf.reshape(gatherActions(tf.reshape(q, [n * N, A]), inputs.bins), [n, N]));
         let perSample: tf.Tensor = tf.zeros([n]);
-        for (const q of qs) perSample = tf.add(perSample, tf.mean(huber(tf.sub(y, q), this.opts.huberDelta), 1));
+        for (const q of qs) perSample = tf.add(perSample, tf.mean(huber(tf.sub(target, q), this.opts.huberDelta), 1));
         const last = (q: tf.Tensor) => tf.reshape(tf.slice(q, [0, N - 1], [n, 1]), [n]);
         const tdLoss = tf.div(tf.sum(tf.mul(inputs.w, perSample)), n);
         let loss = tf.mul(tdLoss, lossWeight);
@@ -101,12 +111,12 @@ export class QtLearner {
           loss = tf.add(loss, tf.mul(aux.consistency, consistency!.weight));
         }
         const qLast = last(qs.length === 1 ? qs[0]! : tf.mul(tf.addN(qs), 1 / qs.length));
-        aux.td = tf.sub(last(y), qLast);
+        aux.td = tf.sub(last(target), qLast);
         aux.q = qLast;
         return { loss: loss as tf.Scalar, aux };
       });
     } finally {
-      tf.dispose([inputs.obs, inputs.bins, inputs.w, y]);
+      tf.dispose([inputs.obs, inputs.bins, inputs.w, yLast!, ...(inner ? [inner] : []), ...(y ? [y] : [])]);
       inputs.prefix?.dispose();
       inputs.g?.dispose();
     }
