@@ -43,7 +43,7 @@ describe("greedy policy of a checkpoint", () => {
   });
 
   it("refuses a planning agent with a clear reason", async () => {
-    const dir = await run(["agent.planner.mode=qt", "agent.tdm.layers=1", "agent.qt.layers=1", "agent.tdm.width=16", "agent.qt.width=16", "agent.tdm.heads=2", "agent.qt.heads=2"], "lunarlander/qttdm");
+    const dir = await run(["agent.planner.mode=qt", "agent.tdm={size: small, layers: 1, width: 16, heads: 2}", "agent.qt.layers=1", "agent.qt.width=16", "agent.qt.heads=2"], "lunarlander/qttdm");
     await expect(greedyPolicy(dir)).rejects.toThrow(/acts by the Q-Transformer's autoregressive decoding; only a greedy Q-network can be exported/);
   });
 });
