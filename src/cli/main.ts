@@ -10,6 +10,7 @@ import { envCommand } from "./env.js";
 import { evalCommand } from "./eval.js";
 import { replayCommand } from "./replay.js";
 import { reportCommand } from "./report.js";
+import { serveCommand } from "./serve.js";
 import { trainCommand } from "./train.js";
 
 export function buildCli(argv: string[]) {
@@ -24,6 +25,7 @@ export function buildCli(argv: string[]) {
     .command(envCommand)
     .command(replayCommand)
     .command(docsCommand)
+    .command(serveCommand)
     .demandCommand(1, "Give a command: train, eval, compare, report, bench, env or replay (see --help).")
     .recommendCommands()
     .strict()
