@@ -8,6 +8,7 @@ import { compareCommand } from "./compare.js";
 import { docsCommand } from "./docs.js";
 import { envCommand } from "./env.js";
 import { evalCommand } from "./eval.js";
+import { exportCommand } from "./export.js";
 import { replayCommand } from "./replay.js";
 import { reportCommand } from "./report.js";
 import { serveCommand } from "./serve.js";
@@ -19,6 +20,7 @@ export function buildCli(argv: string[]) {
     .usage("$0 <command> [options]\n\nModel-based deep Q-learning: TDM + Q-Transformer + DQN critic on ReaPER+ replay.")
     .command(trainCommand)
     .command(evalCommand)
+    .command(exportCommand)
     .command(compareCommand)
     .command(reportCommand)
     .command(benchCommand)
