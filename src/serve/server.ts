@@ -11,7 +11,7 @@ import { QttdmError, show } from "../core/errors.js";
 import { MicroBatcher } from "./batcher.js";
 import { ServeMetrics } from "./metrics.js";
 import type { ServePolicy } from "./policy.js";
-import { BadRequest, parseActRequest } from "./validate.js";
+import { BadRequest, brief, parseActRequest } from "./validate.js";
 
 export interface ServerOptions {
   policy: ServePolicy;
@@ -117,8 +117,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // A malformed HTTP request: the JSON error shape, then the connection is closed.
     clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
       if (!socket.writable) return void socket.destroy();
-      const body = JSON.stringify({ error: `request: malformed HTTP (${err.code ?? err.message})` });
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const overflow = err.code === "HPE_HEADER_OVERFLOW";
+      const body = JSON.stringify({ error: overflow ? "headers: over 16 KiB, expected smaller request headers" : `request: malformed HTTP (${err.code ?? err.message})` });
+      const status = overflow ? "431 Request Header Fields Too Large" : "400 Bad Request";
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     },
   });
 
@@ -127,7 +129,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     try {
       done(null, JSON.parse(body as string));
     } catch (e) {
-      done(new BadRequest(400, `body: not valid JSON (${(e as Error).message.slice(0, 120)}): ${show(body)}`), undefined);
+      done(new BadRequest(400, `body: not valid JSON (${(e as Error).message.slice(0, 120)}): ${brief(body)}`), undefined);
     }
   });
 
@@ -151,15 +153,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (err instanceof BadRequest) return sendError(reply, err.status, err.message);
     switch (err.code) {
       case "FST_ERR_CTP_BODY_TOO_LARGE":
-        return sendError(reply, 413, `body: ${req.headers["content-length"] === undefined ? "a streamed body" : `${show(Number(req.headers["content-length"]))} bytes`} is over the limit of ${bodyLimit} bytes; send fewer rows per request`);
+        return sendError(reply, 413, `body: ${req.headers["content-length"] === undefined ? "a streamed body" : `${brief(Number(req.headers["content-length"]))} bytes`} is over the limit of ${bodyLimit} bytes; send fewer rows per request`);
       case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-        return sendError(reply, 415, `content-type: got ${req.headers["content-type"] === undefined ? "none" : show(req.headers["content-type"])}, expected application/json`);
+        return sendError(reply, 415, `content-type: got ${req.headers["content-type"] === undefined ? "none" : brief(req.headers["content-type"])}, expected application/json`);
       case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-        return sendError(reply, 400, `content-length: got ${show(req.headers["content-length"])}, which does not match the body`);
+        return sendError(reply, 400, `content-length: got ${brief(req.headers["content-length"])}, which does not match the body`);
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendError(reply, status, `request: ${err.message}`);
-    logError(`internal error on ${req.method} ${show(req.url)}: ${err.stack ?? err.message}`);
+    logError(`internal error on ${req.method} ${brief(req.url)}: ${err.stack ?? err.message}`);
     return sendError(reply, 500, `internal error: ${err.message.slice(0, 200)}`);
   });
 
@@ -168,9 +170,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const allow = ALLOWED[path];
     if (allow) {
       req[kRoute] = path;
-      return sendError(reply.header("allow", allow), 405, `method: got ${show(req.method)} for ${path}, expected ${allow.replace(", ", " or ")}`);
+      return sendError(reply.header("allow", allow), 405, `method: got ${brief(req.method)} for ${path}, expected ${allow.replace(", ", " or ")}`);
     }
-    return sendError(reply, 404, `route: got ${req.method} ${show(path)}, expected POST /act, GET /healthz or GET /metrics`);
+    return sendError(reply, 404, `route: got ${req.method} ${brief(path)}, expected POST /act, GET /healthz or GET /metrics`);
   });
 
   const expected = token === null ? null : Buffer.from(`Bearer ${token}`);
@@ -193,7 +195,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     handler: async (req: Req, reply) => {
       leave(req, false);
       if (!isJson(req.headers["content-type"])) {
-        return sendError(reply, 415, `content-type: got ${req.headers["content-type"] === undefined ? "none" : show(req.headers["content-type"])}, expected application/json`);
+        return sendError(reply, 415, `content-type: got ${req.headers["content-type"] === undefined ? "none" : brief(req.headers["content-type"])}, expected application/json`);
       }
       let act;
       try {
