@@ -6,6 +6,7 @@ interface Args {
   format: unknown;
   int8: boolean;
   out?: string;
+  "keep-float"?: string;
 }
 
 const FORMATS = ["onnx", "tfjs"] as const;
@@ -23,6 +24,10 @@ export const exportCommand: CommandModule<object, Args> = {
         default: false,
         describe: "ONNX only: int8 dense weights (per output column) with dynamic activation quantisation; prints the greedy-action agreement with float32 on 10,000 replay states",
       })
+      .option("keep-float", {
+        type: "string",
+        describe: "With --int8: keep these dense layers float32: first (reads the observations), last (writes the Q-values) or first,last",
+      })
       .option("out", { type: "string", describe: "Output file (onnx) or directory (tfjs); default <run>/policy.onnx, <run>/policy-int8.onnx or <run>/policy-tfjs/" })
       .example("$0 export --checkpoint runs/<run>", "writes runs/<run>/policy.onnx")
       .example("$0 export --checkpoint runs/<run> --int8", "writes runs/<run>/policy-int8.onnx and prints its agreement with float32")
@@ -30,7 +35,17 @@ export const exportCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const format = Array.isArray(args.format) ? args.format[args.format.length - 1] : args.format;
     if (!(FORMATS as readonly unknown[]).includes(format)) throw new ConfigError(`--format ${show(format)}: expected one of ${FORMATS.join(", ")}`);
+    const keepFloat = parseKeepFloat(args["keep-float"], args.int8);
     const { exportPolicy } = await import("../export/index.js");
-    await exportPolicy({ checkpoint: args.checkpoint, format: format as (typeof FORMATS)[number], int8: args.int8, out: args.out });
+    await exportPolicy({ checkpoint: args.checkpoint, format: format as (typeof FORMATS)[number], int8: args.int8, out: args.out, keepFloat });
   },
 };
+
+function parseKeepFloat(value: unknown, int8: boolean): ("first" | "last")[] {
+  if (value === undefined) return [];
+  const given = Array.isArray(value) ? value[value.length - 1] : value;
+  const parts = typeof given === "string" ? given.split(",").map((p) => p.trim()) : [];
+  if (!parts.length || !parts.every((p) => p === "first" || p === "last")) throw new ConfigError(`--keep-float ${show(given)}: expected first, last or first,last`);
+  if (!int8) throw new ConfigError("--keep-float applies with --int8 only");
+  return [...new Set(parts)] as ("first" | "last")[];
+}

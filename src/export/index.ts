@@ -107,6 +107,8 @@ export interface ExportOptions {
   out?: string;
   /** States for the int8 agreement check (default 10,000). */
   agreementStates?: number;
+  /** int8: dense layers kept in float32 ("first": the one reading observations, "last": the one writing Q-values). */
+  keepFloat?: readonly ("first" | "last")[];
   print?: (line: string) => void;
 }
 
@@ -119,6 +121,17 @@ export interface ExportResult {
   /** int8 only: the float32 model's size and the agreement of their greedy actions. */
   fp32Bytes?: number;
   agreement?: AgreementResult & { source: string };
+}
+
+/** Observations the int8 rounding is calibrated on. */
+export const CALIBRATION_STATES = 4096;
+/** SmoothQuant α for the int8 layers with hidden inputs. */
+export const INT8_SMOOTHING = 0.5;
+
+/** Which dense products (in graph order) to quantise when `keep` names the first and/or last to keep in float32. */
+export function keepFloatPredicate(policy: GreedyPolicy, keep: readonly ("first" | "last")[]): (index: number) => boolean {
+  const count = policy.layers.filter((l) => l.kind !== "layerNorm").length;
+  return (index) => !((keep.includes("first") && index === 0) || (keep.includes("last") && index === count - 1));
 }
 
 const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
@@ -148,10 +161,16 @@ export async function exportPolicy(opts: ExportOptions): Promise<ExportResult> {
 
   const out = opts.out ?? join(run, opts.int8 ? "policy-int8.onnx" : "policy.onnx");
   const fp32 = onnxModel(policy);
-  const model = opts.int8 ? onnxModel(policy, { int8: true }) : fp32;
+  let model = fp32;
+  if (opts.int8) {
+    // Calibration states: a draw of their own (seed 1), apart from the agreement check's (seed 0).
+    const cal = await replayStates(opts.checkpoint, CALIBRATION_STATES, 1, policy);
+    model = onnxModel(policy, { int8: true, calibration: cal, smooth: INT8_SMOOTHING, quantize: keepFloatPredicate(policy, opts.keepFloat ?? []) });
+  }
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, model);
-  print(`ONNX model (opset 17, ${opts.int8 ? "int8 dense weights, dynamic activation quantisation" : "float32"}) of the ${describe}`);
+  const kept = opts.int8 && opts.keepFloat?.length ? `; ${opts.keepFloat.join(" and ")} dense layer${opts.keepFloat.length > 1 ? "s" : ""} kept float32` : "";
+  print(`ONNX model (opset 17, ${opts.int8 ? `int8 dense weights, dynamic activation quantisation, rounding calibrated on ${CALIBRATION_STATES} replay states${kept}` : "float32"}) of the ${describe}`);
   print(`written to ${out}: ${kb(model.length)}${opts.int8 ? ` (float32: ${kb(fp32.length)}, ${((100 * model.length) / fp32.length).toFixed(1)}%)` : ""}`);
   if (!opts.int8) return { format, path: out, bytes: model.length, policy };
 

@@ -16,7 +16,7 @@
  */
 import { readFileSync } from "node:fs";
 import protobuf from "protobufjs";
-import type { GreedyPolicy, PolicyLayer } from "./policy.js";
+import { policyQValues, type GreedyPolicy, type PolicyLayer } from "./policy.js";
 import type { DenseSpecActivation } from "./types.js";
 
 export const ONNX_OPSET = 17;
@@ -216,9 +216,118 @@ export function quantizeColumns(kernel: Float32Array, inDim: number, outDim: num
   return { q, scale };
 }
 
+/**
+ * Error-compensated rounding of a kernel to the per-column int8 grid of {@link quantizeColumns} (GPTQ, Frantar et
+ * al. 2023, with per-column scales): the input rows are rounded one at a time and each row's rounding error is
+ * spread over the rows not yet rounded, weighted by the inverse of the inputs' second-moment matrix
+ * H = XᵀX/m (+1% of its mean diagonal), so that X·W_q stays close to X·W on the calibration inputs X [m, inDim]
+ * rather than each weight close to its own value.
+ * @returns the int8 values and scales (the same scales as plain rounding)
+ */
+export function quantizeColumnsCalibrated(kernel: Float32Array, inDim: number, outDim: number, x: Float32Array, m: number): { q: Int8Array; scale: Float32Array } {
+  const { scale } = quantizeColumns(kernel, inDim, outDim);
+  const h = new Float64Array(inDim * inDim);
+  for (let r = 0; r < m; r++) {
+    const row = x.subarray(r * inDim, (r + 1) * inDim);
+    for (let i = 0; i < inDim; i++) {
+      const xi = row[i]!;
+      if (xi === 0) continue; // ReLU outputs are often zero
+      for (let j = 0; j < inDim; j++) h[i * inDim + j] += xi * row[j]!;
+    }
+  }
+  let meanDiag = 0;
+  for (let i = 0; i < inDim; i++) meanDiag += h[i * inDim + i]! / inDim;
+  const damp = 0.01 * (meanDiag > 0 ? meanDiag : 1);
+  for (let i = 0; i < inDim; i++) h[i * inDim + i] = (h[i * inDim + i]! === 0 ? 1 : h[i * inDim + i]!) + damp;
+  const u = upperCholeskyOfInverse(h, inDim);
+  const w = Float64Array.from(kernel);
+  const q = new Int8Array(inDim * outDim);
+  for (let i = 0; i < inDim; i++) {
+    const d = u[i * inDim + i]!;
+    for (let j = 0; j < outDim; j++) {
+      const v = w[i * outDim + j]!;
+      const k = Math.max(-127, Math.min(127, Math.round(v / scale[j]!)));
+      q[i * outDim + j] = k;
+      const e = (v - k * scale[j]!) / d;
+      if (e !== 0) for (let r = i + 1; r < inDim; r++) w[r * outDim + j] -= e * u[i * inDim + r]!;
+    }
+  }
+  return { q, scale };
+}
+
+/** Lower Cholesky factor L (A = LLᵀ) of a symmetric positive-definite [d, d] matrix. */
+function cholesky(a: Float64Array, d: number): Float64Array {
+  const l = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * d + j]!;
+      for (let k = 0; k < j; k++) s -= l[i * d + k]! * l[j * d + k]!;
+      if (i === j) {
+        if (!(s > 0)) throw new Error("ONNX export: the calibration inputs' second-moment matrix is not positive definite");
+        l[i * d + i] = Math.sqrt(s);
+      } else l[i * d + j] = s / l[j * d + j]!;
+    }
+  }
+  return l;
+}
+
+/** U with H⁻¹ = UᵀU (U upper triangular), as GPTQ uses it. */
+function upperCholeskyOfInverse(h: Float64Array, d: number): Float64Array {
+  const l = cholesky(h, d);
+  // L⁻¹ (lower), then H⁻¹ = L⁻ᵀ L⁻¹.
+  const li = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    li[i * d + i] = 1 / l[i * d + i]!;
+    for (let j = 0; j < i; j++) {
+      let s = 0;
+      for (let k = j; k < i; k++) s += l[i * d + k]! * li[k * d + j]!;
+      li[i * d + j] = -s / l[i * d + i]!;
+    }
+  }
+  const inv = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let k = i; k < d; k++) s += li[k * d + i]! * li[k * d + j]!;
+      inv[i * d + j] = s;
+      inv[j * d + i] = s;
+    }
+  }
+  const l2 = cholesky(inv, d);
+  const u = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let j = i; j < d; j++) u[i * d + j] = l2[j * d + i]!;
+  return u;
+}
+
 export interface OnnxExportOptions {
   /** Dynamic int8 quantisation of the dense layers (see the module comment). */
   int8?: boolean;
+  /** With int8: which dense products to quantise, by their order in the graph (0 = first); default all. */
+  quantize?: (index: number, inDim: number, outDim: number) => boolean;
+  /**
+   * With int8: observations [n, obsDim] to calibrate the rounding on ({@link quantizeColumnsCalibrated}); each
+   * layer's inputs are computed through the layers before it as quantised. Without: plain rounding.
+   */
+  calibration?: { obs: Float32Array; n: number };
+  /**
+   * With calibration: SmoothQuant's migration strength α in (0, 1] for the layers after the first (hidden inputs);
+   * per-input-channel scales max|x|^α / max|w|^(1−α). The first layer's inputs, observations, are not smoothed.
+   */
+  smooth?: number;
+}
+
+/** SmoothQuant scales s_k = max|x_k|^α / max_j|W_kj|^(1−α) (1 where either is zero). */
+function smoothingScales(x: Float32Array, n: number, kernel: Float32Array, inDim: number, outDim: number, alpha: number): Float32Array {
+  const ax = new Float64Array(inDim);
+  for (let i = 0; i < n * inDim; i++) ax[i % inDim] = Math.max(ax[i % inDim]!, Math.abs(x[i]!));
+  const s = new Float32Array(inDim);
+  for (let k = 0; k < inDim; k++) {
+    let aw = 0;
+    for (let j = 0; j < outDim; j++) aw = Math.max(aw, Math.abs(kernel[k * outDim + j]!));
+    const v = ax[k]! > 0 && aw > 0 ? Math.pow(ax[k]!, alpha) / Math.pow(aw, 1 - alpha) : 1;
+    s[k] = Number.isFinite(v) && v > 0 ? v : 1;
+  }
+  return s;
 }
 
 /** `name` = value pairs written to the model's metadata_props (and read back by {@link onnxMetadata}). */
@@ -261,18 +370,43 @@ export function onnxModel(policy: GreedyPolicy, opts: OnnxExportOptions = {}): U
     x = g.one("Mul", [g.one("Sign", [x]), log], { base: "symlog" });
   }
 
+  let denseIndex = 0;
+  // The layers as computed so far (quantised kernels dequantised): the calibration inputs of the next layer.
+  const done: PolicyLayer[] = [];
+  let layerIndex = 0;
   const dense = (h: string, kernel: Float32Array, bias: Float32Array | null, inDim: number, outDim: number, base: string): string => {
-    if (!int8) {
+    const index = denseIndex++;
+    if (!int8 || (opts.quantize && !opts.quantize(index, inDim, outDim))) {
       const w = g.init(`${base}.kernel`, [inDim, outDim], DataType.FLOAT, kernel);
       const inputs = [h, w];
       if (bias) inputs.push(g.init(`${base}.bias`, [outDim], DataType.FLOAT, bias));
       return g.one("Gemm", inputs, { base });
     }
-    const { q, scale } = quantizeColumns(kernel, inDim, outDim);
+    const cal = opts.calibration;
+    let input = h;
+    let q: Int8Array;
+    let scale: Float32Array;
+    // Per-input-channel smoothing s (exact: (x / s) · (s ⊙ W) = x · W), from the calibration inputs.
+    let smooth: Float32Array | null = null;
+    if (cal) {
+      const x = policyQValues({ ...policy, layers: done.slice(0, layerIndex) }, cal.obs, cal.n);
+      let w = kernel;
+      if (opts.smooth !== undefined && opts.smooth > 0 && index > 0) {
+        smooth = smoothingScales(x, cal.n, kernel, inDim, outDim, opts.smooth);
+        w = kernel.map((v, i) => v * smooth![Math.floor(i / outDim)]!);
+        for (let i = 0; i < x.length; i++) x[i] = x[i]! / smooth[i % inDim]!;
+        input = g.one("Mul", [h, g.init(`${base}.input_smoothing`, [inDim], DataType.FLOAT, smooth.map((v) => 1 / v))], { base: `${base}.smooth` });
+      }
+      ({ q, scale } = quantizeColumnsCalibrated(w, inDim, outDim, x, cal.n));
+    } else {
+      ({ q, scale } = quantizeColumns(kernel, inDim, outDim));
+    }
+    const l = policy.layers[layerIndex]!;
+    if (l.kind === "dense") done[layerIndex] = { ...l, kernel: Float32Array.from(q, (v, i) => (v * scale[i % outDim]!) / (smooth ? smooth[Math.floor(i / outDim)]! : 1)) };
     const w = g.init(`${base}.kernel_int8`, [inDim, outDim], DataType.INT8, q);
     const wScale = g.init(`${base}.kernel_scale`, [outDim], DataType.FLOAT, scale);
     const wZero = g.init(`${base}.kernel_zero_point`, [outDim], DataType.INT8, new Int8Array(outDim));
-    const [xq, xScale, xZero] = g.node("DynamicQuantizeLinear", [h], { outs: 3, base: `${base}.input_quant` });
+    const [xq, xScale, xZero] = g.node("DynamicQuantizeLinear", [input], { outs: 3, base: `${base}.input_quant` });
     const acc = g.one("MatMulInteger", [xq!, w, xZero!, wZero], { base: `${base}.matmul_int` });
     const accF = g.one("Cast", [acc], { attrs: { to: DataType.FLOAT }, base: `${base}.matmul_float` });
     const s = g.one("Mul", [xScale!, wScale], { base: `${base}.scale` });
@@ -301,6 +435,8 @@ export function onnxModel(policy: GreedyPolicy, opts: OnnxExportOptions = {}): U
 
   policy.layers.forEach((l: PolicyLayer, i) => {
     const base = `layer${i}`;
+    layerIndex = i;
+    done[i] = l;
     if (l.kind === "dense") {
       x = activate(dense(x, l.kernel, l.bias, l.inDim, l.outDim, `${base}.dense`), l.activation, base);
     } else if (l.kind === "layerNorm") {

@@ -1,8 +1,13 @@
 // ONNX export: real tiny runs, the serialised model opened in ONNX Runtime (onnxruntime-node), compared with the
 // float64 reference forward (policyQValues) and the agent's own network.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { decodeOnnxModel, onnxMetadata, onnxModel, onnxRunner, quantizeColumns } from "../../src/export/onnx.js";
+import { exportPolicy, keepFloatPredicate } from "../../src/export/index.js";
 import { greedyPolicy, policyQValues } from "../../src/export/policy.js";
 import { agentQValues, argmaxRows, clearRows, expectRelClose, tinyRun, VARIANTS } from "./helpers.js";
 
@@ -68,22 +73,40 @@ describe("ONNX export", () => {
     expect(Array.from(quantizeColumns(new Float32Array(4), 2, 2).scale)).toEqual([1, 1]); // all-zero columns
   });
 
-  it("int8 of a 256-256 network: at most 30% of the float32 file, greedy actions agree on ≥ 99% of 10,000 replay states", async () => {
+  it("int8 of a 256-256 network: at most 30% of the float32 file, greedy actions agree on ≥ 99% of 10,000 replay states, ONNX Runtime fuses it", async () => {
     const dir = await tinyRun(["agent.network.hidden=[256, 256]", "experiment.totalSteps=400"]);
-    const p = await greedyPolicy(dir);
-    const fp32 = onnxModel(p);
-    const int8 = onnxModel(p, { int8: true });
-    expect(int8.length).toBeLessThanOrEqual(0.3 * fp32.length);
-    const ops = decodeOnnxModel(int8).graph.node.map((nd: { op_type: string }) => nd.op_type);
+    const out = join(mkdtempSync(join(tmpdir(), "qttdm-int8-")), "policy-int8.onnx");
+    const lines: string[] = [];
+    const r = await exportPolicy({ checkpoint: dir, int8: true, out, print: (l) => lines.push(l) });
+    const int8 = new Uint8Array(readFileSync(out));
+    expect(int8.length).toBe(r.bytes);
+    expect(r.bytes).toBeLessThanOrEqual(0.3 * r.fp32Bytes!);
+    expect(r.agreement!.states).toBe(10_000);
+    expect(r.agreement!.source).toMatch(/replay\.bin/);
+    expect(r.agreement!.agreement).toBeGreaterThanOrEqual(0.99);
+    expect(lines.join("\n")).toMatch(/int8 vs float32 greedy actions: (99\.\d\d|100\.00)% agree on 10000 states/);
+    const m = decodeOnnxModel(int8);
+    const ops = m.graph.node.map((nd: { op_type: string }) => nd.op_type);
+    expect(ops.filter((o: string) => o === "MatMulInteger")).toHaveLength(3);
     expect(ops).toContain("DynamicQuantizeLinear");
-    expect(ops).toContain("MatMulInteger");
     expect(onnxMetadata(int8)["qttdm.weights"]).toBe("int8");
+    // ONNX Runtime's graph optimiser turns each quantised product into one com.microsoft DynamicQuantizeMatMul.
+    const optimized = join(dirname(out), "optimized.onnx");
+    const session = await ort.InferenceSession.create(int8, { optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+    await session.release();
+    const fused = decodeOnnxModel(new Uint8Array(readFileSync(optimized))).graph.node.map((nd: { op_type: string }) => nd.op_type);
+    expect(fused.filter((o: string) => o === "DynamicQuantizeMatMul")).toHaveLength(3);
+    expect(fused).not.toContain("MatMulInteger");
+  });
 
-    const { agreement, replayStates } = await import("../../src/export/index.js");
-    const states = await replayStates(dir, 10_000, 1);
-    expect(states.source).toMatch(/replay\.bin/);
-    const r = await agreement(fp32, int8, p.obsDim, states.obs, 10_000);
-    expect(r.states).toBe(10_000);
-    expect(r.agreement).toBeGreaterThanOrEqual(0.99);
+  it("int8 with the first and last layers kept float32", async () => {
+    const dir = await tinyRun(["agent.network.dueling=true"]);
+    const p = await greedyPolicy(dir);
+    const keep = keepFloatPredicate(p, ["first", "last"]);
+    expect([0, 1, 2].map(keep)).toEqual([false, true, false]); // dense, dense, dueling (value and advantage in one product)
+    const bytes = onnxModel(p, { int8: true, quantize: keep });
+    const ops = decodeOnnxModel(bytes).graph.node.map((nd: { op_type: string }) => nd.op_type);
+    expect(ops.filter((o: string) => o === "MatMulInteger")).toHaveLength(1);
+    expect(ops.filter((o: string) => o === "Gemm")).toHaveLength(2);
   });
 });
