@@ -106,6 +106,13 @@ export class ServeMetrics {
     L.push("# HELP qttdm_serve_in_flight_requests Requests received and not yet answered.");
     L.push("# TYPE qttdm_serve_in_flight_requests gauge");
     L.push(`qttdm_serve_in_flight_requests ${this.inFlight}`);
+    const cpu = process.cpuUsage();
+    L.push("# HELP process_cpu_seconds_total User and system CPU time of the server process.");
+    L.push("# TYPE process_cpu_seconds_total counter");
+    L.push(`process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`);
+    L.push("# HELP process_resident_memory_bytes Resident memory of the server process.");
+    L.push("# TYPE process_resident_memory_bytes gauge");
+    L.push(`process_resident_memory_bytes ${process.memoryUsage.rss()}`);
     L.push("# HELP qttdm_serve_uptime_seconds Seconds since the server started.");
     L.push("# TYPE qttdm_serve_uptime_seconds gauge");
     L.push(`qttdm_serve_uptime_seconds ${(Date.now() - this.started) / 1000}`);

@@ -326,8 +326,8 @@ export async function checkpointPolicy(checkpoint: string, opts: { engine?: Engi
   const maxBatch = opts.maxBatch ?? 64;
   let crossover = 0;
   for (let n = 1; n <= maxBatch; n *= 2) {
-    const a = await timePolicy(arrays, n, 15);
-    const t = await timePolicy(tfjs, n, 15);
+    const a = await timePolicy(arrays, n, 40);
+    const t = await timePolicy(tfjs, n, 40);
     if (a <= t) crossover = n;
     else break;
   }
