@@ -99,6 +99,39 @@ export async function agreement(fp32: Uint8Array, int8: Uint8Array, obsDim: numb
   }
 }
 
+/**
+ * Greedy episodes of an ONNX policy (the model's `action` output, one observation per call) on seeds
+ * `seed`, `seed + 1`, …: returns and lengths.
+ */
+export async function evaluateOnnx(bytes: Uint8Array, envId: string, episodes: number, seed: number, envOptions: Record<string, unknown> = {}): Promise<{ returns: number[]; lengths: number[] }> {
+  const env = await makeEnv(envId, envOptions);
+  const obsDim = env.observationSpace.shape.reduce((a, b) => a * b, 1);
+  const runner = await onnxRunner(bytes, obsDim);
+  const returns: number[] = [];
+  const lengths: number[] = [];
+  try {
+    for (let e = 0; e < episodes; e++) {
+      let obs = env.reset({ seed: seed + e }).observation;
+      let total = 0;
+      let length = 0;
+      for (;;) {
+        const { actions } = await runner.run(obs, 1);
+        const r = env.step(actions[0]!);
+        total += r.reward;
+        length++;
+        obs = r.observation;
+        if (r.terminated || r.truncated) break;
+      }
+      returns.push(total);
+      lengths.push(length);
+    }
+    return { returns, lengths };
+  } finally {
+    await runner.release();
+    env.close();
+  }
+}
+
 export interface ExportOptions {
   checkpoint: string;
   format?: ExportFormat;
