@@ -27,6 +27,9 @@ describe("tfjs-layers export", () => {
       // Built-in layers only: loadable in a browser without qttdm's code.
       for (const c of classes) expect(["InputLayer", "Dense", "LayerNormalization", "Activation", "LeakyReLU", "Concatenate"]).toContain(c);
 
+      // The model runs where a user runs it: tfjs's own cpu backend (not a native qttdm backend forced by QTTDM_BACKEND,
+      // which has no kernels for some tfjs-layers ops such as LayerNormalization's FusedBatchNorm).
+      await tf.setBackend("cpu");
       const model = await tf.loadLayersModel(tfjsFileHandler(out));
       const n = 64;
       const obs = new Rng(3).fillNormal(new Float32Array(n * p.obsDim), 0, 1);
