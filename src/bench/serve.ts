@@ -7,7 +7,7 @@
  * untrained weights: the same compute). Policies: the checkpoint in-process (`--checkpoint`, engine auto), and its
  * fp32 and int8 ONNX models (export/onnx.ts) through ONNX Runtime (`--model`).
  *
- * Load: for each request shape (1 observation, a batch of 16) and each rate (250, 500, 1000, 2000 requests/s),
+ * Load: for each request shape (1 observation, a batch of 16) and each rate (250, 500, 1000, 2000, 4000 requests/s),
  * requests are sent on a schedule (request i at t0 + i/rate) whatever the answers (open loop), over a keep-alive
  * agent, for a few seconds after a short warm-up; at most 512 in flight (beyond: counted as dropped). Latency is
  * from sending a request to the end of its answer. Figures per policy, shape and rate: p50/p90/p99 ms, achieved
@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import { Rng } from "../core/rng.js";
 import type { BenchFigures, Benchmark } from "./types.js";
 
-const RATES = [250, 500, 1000, 2000];
+const RATES = [250, 500, 1000, 2000, 4000];
 const MAX_IN_FLIGHT = 512;
 
 interface RateResult {
@@ -39,6 +39,8 @@ interface RateResult {
   reqPerS: number;
   /** Requests per policy call over the run (server metrics). */
   batchRequests: number;
+  /** Server CPU time per answered request, µs. */
+  cpuUs: number;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -73,15 +75,34 @@ function getText(port: number, path: string): Promise<string> {
   });
 }
 
-/** Sum and count of the server's requests-per-batch histogram. */
-async function batchCounts(port: number): Promise<{ sum: number; count: number }> {
+/** The server's requests-per-batch histogram (sum, count) and its process CPU seconds, from /metrics. */
+async function serverCounters(port: number): Promise<{ sum: number; count: number; cpu: number }> {
   const m = await getText(port, "/metrics");
-  const v = (name: string) => Number(/^(\S+) (\S+)$/m.exec(m.split("\n").find((l) => l.startsWith(`${name} `)) ?? "x 0")![2]);
-  return { sum: v("qttdm_serve_batch_requests_sum"), count: v("qttdm_serve_batch_requests_count") };
+  const v = (name: string) => {
+    const line = m.split("\n").find((l) => l.startsWith(`${name} `));
+    return line === undefined ? NaN : Number(line.slice(name.length + 1));
+  };
+  return { sum: v("qttdm_serve_batch_requests_sum"), count: v("qttdm_serve_batch_requests_count"), cpu: v("process_cpu_seconds_total") };
 }
 
+/**
+ * The floor this machine allows: a bare node:http server that reads the body and answers a constant action, with
+ * /metrics giving its CPU seconds. Run under the same load as the real ones.
+ */
+const BASELINE_SERVER = `
+const http = require("node:http");
+const s = http.createServer((req, res) => {
+  if (req.url === "/metrics") { const c = process.cpuUsage(); res.end("process_cpu_seconds_total " + (c.user + c.system) / 1e6 + "\\n"); return; }
+  let n = 0; req.on("data", (d) => (n += d.length));
+  req.on("end", () => { res.setHeader("content-type", "application/json"); res.end('{"action":0}'); });
+});
+s.keepAliveTimeout = 72000;
+s.listen(0, "127.0.0.1", () => console.log("qttdm serve: listening on http://127.0.0.1:" + s.address().port + " (baseline: node:http, constant answer)"));
+process.on("SIGTERM", () => s.close(() => process.exit(0)));
+`;
+
 /** Open-loop load at `rate` requests/s for `seconds`; latencies of the answered requests. */
-async function openLoop(port: number, agent: http.Agent, body: Buffer, rate: number, seconds: number): Promise<Omit<RateResult, "batchRequests">> {
+async function openLoop(port: number, agent: http.Agent, body: Buffer, rate: number, seconds: number): Promise<Omit<RateResult, "batchRequests" | "cpuUs">> {
   const total = Math.round(rate * seconds);
   const lat: number[] = [];
   let ok = 0;
@@ -129,7 +150,8 @@ async function openLoop(port: number, agent: http.Agent, body: Buffer, rate: num
 /** `qttdm serve ARGS --port 0` from this build; resolves with its port once it printed it. */
 async function startServer(args: string[], log: (l: string) => void): Promise<{ child: ChildProcess; port: number }> {
   const cli = fileURLToPath(new URL("../cli/main.js", import.meta.url));
-  const child = spawn(process.execPath, [cli, "serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const argv = args[0] === "--baseline" ? ["-e", BASELINE_SERVER] : [cli, "serve", "--port", "0", ...args];
+  const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -179,7 +201,7 @@ async function findCheckpoint(log: (l: string) => void): Promise<{ dir: string; 
 
 export const serveBenchmark: Benchmark = {
   name: "serve",
-  description: "qttdm serve on loopback, open-loop 250-2000 requests/s: p50/p90/p99 latency and throughput, batch 1 and 16, checkpoint and ONNX fp32/int8 policies",
+  description: "qttdm serve on loopback, open-loop 250-4000 requests/s: p50/p90/p99 latency and throughput, batch 1 and 16, checkpoint and ONNX fp32/int8 policies",
   async run(ctx) {
     const seconds = ctx.quick ? 1 : 3;
     const rates = ctx.quick ? [250, 1000] : RATES;
@@ -190,7 +212,10 @@ export const serveBenchmark: Benchmark = {
       const { greedyPolicy } = await import("../export/policy.js");
       const p = await greedyPolicy(dir);
       ctx.log(`policy: ${p.checkpoint} (${p.source}, ${p.env}, ${p.obsDim} inputs, ${p.actions} actions, ${p.layers.length} layers)`);
-      const policies: { name: string; args: string[] }[] = [{ name: "checkpoint", args: ["--checkpoint", dir] }];
+      const policies: { name: string; args: string[]; shapes?: string[] }[] = [
+        { name: "baseline", args: ["--baseline"], shapes: ["b1"] },
+        { name: "checkpoint", args: ["--checkpoint", dir] },
+      ];
       const { onnxModel } = await import("../export/onnx.js");
       writeFileSync(join(tmp, "fp32.onnx"), onnxModel(p));
       writeFileSync(join(tmp, "int8.onnx"), onnxModel(p, { int8: true }));
@@ -202,21 +227,24 @@ export const serveBenchmark: Benchmark = {
         { name: "b16", body: Buffer.from(JSON.stringify({ observations: Array.from({ length: 16 }, row) })) },
       ];
       ctx.log(`${rates.join(", ")} requests/s for ${seconds} s each (after a 0.5 s warm-up), open loop, keep-alive; latency from send to the end of the answer`);
-      ctx.log(`${"policy".padEnd(11)} ${"shape".padEnd(5)} ${"rate/s".padStart(6)} ${"got/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p90 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"max ms".padStart(7)} ${"req/call".padStart(8)} errors dropped`);
+      ctx.log("baseline: a bare node:http server answering a constant action (no Fastify, no policy): the floor of this machine under the same load");
+      ctx.log(`${"policy".padEnd(11)} ${"shape".padEnd(5)} ${"rate/s".padStart(6)} ${"got/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p90 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"max ms".padStart(7)} ${"req/call".padStart(8)} ${"cpu us".padStart(6)} errors dropped`);
       for (const pol of policies) {
         const { child, port } = await startServer(pol.args, ctx.log);
         try {
-          for (const shape of shapes) {
+          for (const shape of shapes.filter((sh) => !pol.shapes || pol.shapes.includes(sh.name))) {
             const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
             let best = 0;
             for (const rate of rates) {
               await openLoop(port, agent, shape.body, rate, 0.5);
-              const before = await batchCounts(port);
+              const before = await serverCounters(port);
               const r = await openLoop(port, agent, shape.body, rate, seconds);
-              const after = await batchCounts(port);
+              const after = await serverCounters(port);
               const batchRequests = after.count > before.count ? (after.sum - before.sum) / (after.count - before.count) : NaN;
+              // Less the two /metrics requests, whose cost is noise at these counts.
+              const cpuUs = ((after.cpu - before.cpu) / Math.max(1, r.ok)) * 1e6;
               ctx.log(
-                `${pol.name.padEnd(11)} ${shape.name.padEnd(5)} ${String(rate).padStart(6)} ${r.reqPerS.toFixed(0).padStart(7)} ${r.p50.toFixed(3).padStart(7)} ${r.p90.toFixed(3).padStart(7)} ${r.p99.toFixed(3).padStart(7)} ${r.max.toFixed(1).padStart(7)} ${batchRequests.toFixed(2).padStart(8)} ${String(r.errors).padStart(6)} ${String(r.dropped).padStart(7)}`,
+                `${pol.name.padEnd(11)} ${shape.name.padEnd(5)} ${String(rate).padStart(6)} ${r.reqPerS.toFixed(0).padStart(7)} ${r.p50.toFixed(3).padStart(7)} ${r.p90.toFixed(3).padStart(7)} ${r.p99.toFixed(3).padStart(7)} ${r.max.toFixed(1).padStart(7)} ${batchRequests.toFixed(2).padStart(8)} ${cpuUs.toFixed(0).padStart(6)} ${String(r.errors).padStart(6)} ${String(r.dropped).padStart(7)}`,
               );
               const k = `${pol.name}.${shape.name}.r${rate}`;
               figures[`${k}.p50_ms`] = +r.p50.toFixed(4);
@@ -224,7 +252,8 @@ export const serveBenchmark: Benchmark = {
               figures[`${k}.p99_ms`] = +r.p99.toFixed(4);
               figures[`${k}.req_per_s`] = +r.reqPerS.toFixed(1);
               figures[`${k}.errors`] = r.errors + r.dropped;
-              figures[`${k}.requests_per_call`] = +batchRequests.toFixed(3);
+              if (Number.isFinite(batchRequests)) figures[`${k}.requests_per_call`] = +batchRequests.toFixed(3);
+              figures[`${k}.server_cpu_us_per_req`] = +cpuUs.toFixed(1);
               if (r.p99 <= 10 && r.errors + r.dropped === 0) best = Math.max(best, rate);
             }
             agent.destroy();
@@ -235,7 +264,7 @@ export const serveBenchmark: Benchmark = {
           await stopServer(child);
         }
       }
-      for (const pol of policies) {
+      for (const pol of policies.filter((q) => q.name !== "baseline")) {
         const p50 = figures[`${pol.name}.b1.r1000.p50_ms`];
         const p99 = figures[`${pol.name}.b1.r1000.p99_ms`];
         if (typeof p50 === "number" && typeof p99 === "number") {
