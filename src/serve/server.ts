@@ -4,7 +4,7 @@
  * Every answer other than the metrics text is JSON; every refusal is `{"error": "..."}` with a 4xx status naming
  * the field, the value and what was expected. Bound to loopback unless a bearer token guards /act and /metrics.
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import { QttdmError, show } from "../core/errors.js";
@@ -175,11 +175,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return sendError(reply, 404, `route: got ${req.method} ${brief(path)}, expected POST /act, GET /healthz or GET /metrics`);
   });
 
-  const expected = token === null ? null : Buffer.from(`Bearer ${token}`);
+  // Compared as SHA-256 digests: equal lengths, so the comparison takes the same time whatever was sent.
+  const digest = (v: string) => createHash("sha256").update(v).digest();
+  const expected = token === null ? null : digest(`Bearer ${token}`);
   const auth = (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     if (expected === null) return done();
-    const got = Buffer.from(req.headers.authorization ?? "");
-    if (got.length === expected.length && timingSafeEqual(got, expected)) return done();
+    if (timingSafeEqual(digest(req.headers.authorization ?? ""), expected)) return done();
     reply.header("www-authenticate", 'Bearer realm="qttdm"');
     sendError(reply, 401, `authorization: ${req.headers.authorization === undefined ? "missing" : "wrong token"}, expected the header "Authorization: Bearer <token>" with the server's --token`);
   };
@@ -235,7 +236,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     handler: async (_req, reply) => reply.header("content-type", "text/plain; version=0.0.4; charset=utf-8").send(metrics.render()),
   });
 
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    await app.close();
+    const why: Record<string, string> = {
+      EADDRINUSE: `port ${port} is already in use on ${host}; choose another --port (0: any free port)`,
+      EACCES: `binding port ${port} on ${host} is not permitted (ports below 1024 need privileges); choose another --port`,
+      EADDRNOTAVAIL: `${host} is not an address of this machine`,
+      ENOTFOUND: `${host} does not resolve to an address`,
+    };
+    if (code && why[code]) throw new QttdmError(`--host ${show(host)} --port ${port}: ${why[code]}`);
+    throw e;
+  }
   const addr = app.server.address();
   const boundPort = typeof addr === "object" && addr ? addr.port : port;
   const boundHost = typeof addr === "object" && addr ? addr.address : host;

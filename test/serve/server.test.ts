@@ -265,6 +265,11 @@ describe("qttdm serve: bearer token", () => {
     expect((await send(url, { method: "GET", path: "/healthz" })).status).toBe(200);
   });
 
+  it("a port in use is a one-line error", async () => {
+    const port = Number(new URL(url).port);
+    await expect(startServer({ policy: new ArraysPolicy(p), port })).rejects.toThrow(new RegExp(`^--host "127.0.0.1" --port ${port}: port ${port} is already in use on 127.0.0.1; choose another --port`));
+  });
+
   it("binding beyond loopback without a token is refused before listening; short tokens are refused", async () => {
     await expect(startServer({ policy: new ArraysPolicy(p), host: "0.0.0.0", port: 0 })).rejects.toThrow(/--host "0.0.0.0": binding beyond loopback needs a bearer token/);
     await expect(startServer({ policy: new ArraysPolicy(p), port: 0, token: "short" })).rejects.toThrow(/got a token of 5 characters, expected 16 to 512/);
