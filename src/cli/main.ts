@@ -28,7 +28,7 @@ export function buildCli(argv: string[]) {
     .command(replayCommand)
     .command(docsCommand)
     .command(serveCommand)
-    .demandCommand(1, "Give a command: train, eval, compare, report, bench, env or replay (see --help).")
+    .demandCommand(1, "Give a command: train, eval, compare, report, export, serve, bench, env or replay (see --help).")
     .recommendCommands()
     .strict()
     .example("$0 train", "train the default agent (configs/lunarlander/dqn-reaper.yaml)")
