@@ -13,7 +13,8 @@ import { runRootOf } from "../train/run-dir.js";
 import { onnxModel, onnxRunner } from "./onnx.js";
 import { greedyPolicy, type GreedyPolicy } from "./policy.js";
 
-export { greedyPolicy, policyQValues, type GreedyPolicy, type PolicyLayer } from "./policy.js";
+export { greedyPolicy, type GreedyPolicy, type PolicyLayer } from "./policy.js";
+export { policyQValues } from "./forward.js";
 export { onnxModel, onnxRunner, decodeOnnxModel, onnxMetadata, quantizeColumns, ONNX_OPSET, ONNX_IR_VERSION, type OnnxPolicyRunner } from "./onnx.js";
 export { tfjsArtifacts, tfjsModel, writeTfjs, tfjsFileHandler, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE } from "./tfjs.js";
 

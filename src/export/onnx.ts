@@ -16,7 +16,8 @@
  */
 import { readFileSync } from "node:fs";
 import protobuf from "protobufjs";
-import { policyQValues, type GreedyPolicy, type PolicyLayer } from "./policy.js";
+import { policyQValues } from "./forward.js";
+import type { GreedyPolicy, PolicyLayer } from "./policy.js";
 import type { DenseSpecActivation } from "./types.js";
 
 export const ONNX_OPSET = 17;

@@ -3,7 +3,7 @@
  * Q-network the agent acts greedily with, as a list of layers from observation to Q-values. Which network:
  * a DQN run's weight average when it keeps one (`agent.average`, what `eval` evaluates), else its online critic;
  * a QT-TDM run's DQN critic when it acts by it (`agent.planner.mode: critic`). Planning and the Q-Transformer's
- * autoregressive decoding stay in qttdm: those runs get a clear error.
+ * autoregressive decoding stay in qttdm: those runs get a clear error. export/forward.ts computes the network.
  */
 import type * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../backend/index.js";
@@ -104,79 +104,4 @@ export async function greedyPolicy(checkpoint: string): Promise<GreedyPolicy> {
     agent.dispose();
     env.close();
   }
-}
-
-/**
- * The greedy policy's Q-values computed from the arrays alone (float64 accumulation): the reference the exported
- * models are checked against, and a backend-free way to act.
- * @param obs [n * obsDim] @returns Q-values [n * actions]
- */
-export function policyQValues(p: GreedyPolicy, obs: Float32Array, n: number): Float32Array {
-  let x: Float64Array<ArrayBufferLike> = Float64Array.from(obs);
-  if (p.preprocess === "symlog") x = x.map((v) => Math.sign(v) * Math.log1p(Math.abs(v)));
-  let dim = p.obsDim;
-  const dense = (input: Float64Array, inDim: number, outDim: number, kernel: Float32Array, bias: Float32Array | null) => {
-    const out = new Float64Array(n * outDim);
-    for (let r = 0; r < n; r++) {
-      for (let j = 0; j < outDim; j++) {
-        let s = bias ? bias[j]! : 0;
-        for (let k = 0; k < inDim; k++) s += input[r * inDim + k]! * kernel[k * outDim + j]!;
-        out[r * outDim + j] = s;
-      }
-    }
-    return out;
-  };
-  for (const l of p.layers) {
-    if (l.kind === "dense") {
-      x = activate(dense(x, l.inDim, l.outDim, l.kernel, l.bias), l.activation);
-      dim = l.outDim;
-    } else if (l.kind === "layerNorm") {
-      const y = new Float64Array(x.length);
-      for (let r = 0; r < n; r++) {
-        let m = 0;
-        for (let k = 0; k < dim; k++) m += x[r * dim + k]!;
-        m /= dim;
-        let v = 0;
-        for (let k = 0; k < dim; k++) v += (x[r * dim + k]! - m) ** 2;
-        const rstd = 1 / Math.sqrt(v / dim + l.eps);
-        for (let k = 0; k < dim; k++) y[r * dim + k] = (x[r * dim + k]! - m) * rstd * l.gamma[k]! + l.beta[k]!;
-      }
-      x = activate(y, l.activation);
-    } else {
-      const v = dense(x, l.inDim, 1, l.value.kernel, l.value.bias);
-      const a = dense(x, l.inDim, l.actions, l.advantage.kernel, l.advantage.bias);
-      const q = new Float64Array(n * l.actions);
-      for (let r = 0; r < n; r++) {
-        let mean = 0;
-        for (let j = 0; j < l.actions; j++) mean += a[r * l.actions + j]!;
-        mean /= l.actions;
-        for (let j = 0; j < l.actions; j++) q[r * l.actions + j] = v[r]! + a[r * l.actions + j]! - mean;
-      }
-      x = q;
-      dim = l.actions;
-    }
-  }
-  return Float32Array.from(x);
-}
-
-function activate(x: Float64Array<ArrayBufferLike>, act: DenseSpecActivation): Float64Array<ArrayBufferLike> {
-  switch (act) {
-    case "linear":
-      return x;
-    case "relu":
-      return x.map((v) => Math.max(0, v));
-    case "leaky_relu":
-      return x.map((v) => (v > 0 ? v : 0.01 * v));
-    case "tanh":
-      return x.map(Math.tanh);
-    case "gelu":
-      return x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
-  }
-}
-
-/** erf to ~1e-7 (Abramowitz and Stegun 7.1.26), as the backends' GELU. */
-function erf(x: number): number {
-  const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
-  return x >= 0 ? y : -y;
 }

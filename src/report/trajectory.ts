@@ -116,23 +116,16 @@ function innermost(env: Env): Env {
  * src/envs/mujoco/assets: the planar runners' rootx/rootz/rooty joints, the humanoid's free joint, the
  * pendulum's slider and hinge).
  */
+const PLANAR_RUNNER: MujocoScene["plots"] = {
+  x: { index: 0, label: "torso x (qpos[0], m)" },
+  height: { index: 1, label: "torso height (qpos[1], m)" },
+  angle: { index: 2, label: "torso angle (qpos[2], rad)" },
+};
 const MUJOCO_PLOTS: Record<string, MujocoScene["plots"]> = {
-  "Hopper-v5": {
-    x: { index: 0, label: "torso x (qpos[0], m)" },
-    height: { index: 1, label: "torso height (qpos[1], m)" },
-    angle: { index: 2, label: "torso angle (qpos[2], rad)" },
-  },
-  "Walker2d-v5": {
-    x: { index: 0, label: "torso x (qpos[0], m)" },
-    height: { index: 1, label: "torso height (qpos[1], m)" },
-    angle: { index: 2, label: "torso angle (qpos[2], rad)" },
-  },
+  "Hopper-v5": PLANAR_RUNNER,
+  "Walker2d-v5": PLANAR_RUNNER,
   // The cheetah's rootz slide has no ref: qpos[1] is the torso's offset from the model's 0.7 m.
-  "HalfCheetah-v5": {
-    x: { index: 0, label: "torso x (qpos[0], m)" },
-    height: { index: 1, label: "torso height − 0.7 m (qpos[1], m)" },
-    angle: { index: 2, label: "torso angle (qpos[2], rad)" },
-  },
+  "HalfCheetah-v5": { ...PLANAR_RUNNER, height: { index: 1, label: "torso height − 0.7 m (qpos[1], m)" } },
   "Humanoid-v5": {
     x: { index: 0, label: "torso x (qpos[0], m)" },
     height: { index: 2, label: "torso height (qpos[2], m)" },

@@ -5,7 +5,8 @@
  */
 import { existsSync } from "node:fs";
 import { QttdmError, show } from "../core/errors.js";
-import { argmaxRows, type PolicyOutput, type ServePolicy } from "./policy.js";
+import { argmaxRows } from "../export/forward.js";
+import type { PolicyOutput, ServePolicy } from "./policy.js";
 
 type Ort = typeof import("onnxruntime-node");
 type Session = import("onnxruntime-node").InferenceSession;

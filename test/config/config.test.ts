@@ -3,21 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 import { describe, expect, it } from "vitest";
+import { errorOf } from "../helpers/config.js";
 import { configDocsMarkdown } from "../../src/config/docs.js";
 import { DEFAULT_PRESET, PRESETS_DIR, loadConfig, validateConfig } from "../../src/config/load.js";
-import { ConfigError } from "../../src/core/errors.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "qttdm-config-"));
 
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("config", () => {
   it("fills every default from an empty config", () => {

@@ -8,10 +8,11 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import type { Browser } from "puppeteer-core";
 import { afterAll, describe, expect, it } from "vitest";
+import { argmaxRows } from "../../src/export/forward.js";
 import { greedyPolicy } from "../../src/export/policy.js";
 import { writeTfjs } from "../../src/export/tfjs.js";
 import { closeChromium, findChromium, launchChromium } from "../helpers/chromium.js";
-import { agentQValues, argmaxRows, clearRows, expectRelClose, tinyRun } from "./helpers.js";
+import { agentQValues, clearRows, expectRelClose, tinyRun } from "./helpers.js";
 
 const chromium = findChromium();
 const SKIP_REASON = "skipped: no chromium, chromium-browser or google-chrome on PATH (Debian: apt-get install chromium)";

@@ -1,19 +1,14 @@
-// Tiny real runs and the agent's own Q-values, shared by the exporter tests.
+// The network variants, the agent's own Q-values and comparisons shared by the exporter tests.
 import * as tf from "@tensorflow/tfjs";
-import { mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { expect } from "vitest";
 import type { DqnAgent } from "../../src/agents/dqn/agent.js";
-import { loadConfig } from "../../src/config/load.js";
 import { Rng } from "../../src/core/rng.js";
 import { makeEnv } from "../../src/envs/index.js";
 import type { GreedyPolicy } from "../../src/export/policy.js";
 import { createAgent } from "../../src/train/agents.js";
 import { loadCheckpoint } from "../../src/train/checkpoint.js";
-import { train } from "../../src/train/trainer.js";
 
-export const TINY = ["experiment.backend=cpu", "agent.network.hidden=[16, 16]", "train.learningStarts=100", "train.batchSize=16", "eval.episodes=1", "experiment.totalSteps=300", "eval.every=0", "checkpoint.every=0"];
+export { tinyRun } from "../helpers/runs.js";
 
 /** The three network variants the exporters must reproduce. */
 export const VARIANTS = [
@@ -21,13 +16,6 @@ export const VARIANTS = [
   ["layer norm, dueling, weight average", ["agent.network.layerNorm=true", "agent.network.dueling=true", "agent.average.horizon=50"]],
   ["gelu encoder and head", ["agent.network.activation=gelu", "agent.network.encoderLayers=1"]],
 ] as const;
-
-/** Trains a tiny LunarLander DQN run in-process; returns its run directory. */
-export async function tinyRun(extra: readonly string[], preset?: string): Promise<string> {
-  const runs = mkdtempSync(join(tmpdir(), "qttdm-export-"));
-  await train({ config: loadConfig({ config: preset, set: [...TINY, ...extra, `experiment.runsDir=${runs}`] }), progress: false, print: () => {} });
-  return join(runs, readdirSync(runs)[0]!);
-}
 
 /** The agent's greedy Q-values (its weight average where it keeps one) for n observations, computed by the agent's network. */
 export async function agentQValues(dir: string, p: GreedyPolicy, obs: Float32Array, n: number): Promise<Float32Array> {
@@ -53,17 +41,6 @@ export function expectRelClose(got: ArrayLike<number>, want: ArrayLike<number>, 
     err = Math.max(err, Math.abs(got[i]! - want[i]!));
   }
   expect(err).toBeLessThanOrEqual(rel * Math.max(scale, 1e-6));
-}
-
-/** Row argmax (first index on ties) of n rows of `width` values. */
-export function argmaxRows(q: ArrayLike<number>, n: number, width: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r < n; r++) {
-    let best = 0;
-    for (let j = 1; j < width; j++) if (q[r * width + j]! > q[r * width + best]!) best = j;
-    out.push(best);
-  }
-  return out;
 }
 
 /** Rows whose best two Q-values differ by more than `margin` (relative to the scale): actions there are not ties. */

@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
-import { greedyPolicy, policyQValues } from "../../src/export/policy.js";
+import { argmaxRows, policyQValues } from "../../src/export/forward.js";
+import { greedyPolicy } from "../../src/export/policy.js";
 import { TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, tfjsFileHandler, writeTfjs } from "../../src/export/tfjs.js";
-import { agentQValues, argmaxRows, clearRows, expectRelClose, tinyRun, VARIANTS } from "./helpers.js";
+import { agentQValues, clearRows, expectRelClose, tinyRun, VARIANTS } from "./helpers.js";
 
 describe("tfjs-layers export", () => {
   it.each([...VARIANTS, ["leaky ReLU, dueling", ["agent.network.activation=leaky_relu", "agent.network.dueling=true"]] as const])(

@@ -1,8 +1,21 @@
 // Training runs as child processes, and what of a run directory must not depend on being interrupted.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadConfig } from "../../src/config/load.js";
+import { train } from "../../src/train/trainer.js";
 import { CLI } from "./cli.js";
+
+/** A LunarLander DQN run small enough for a test: 300 steps of a 16-16 network on the cpu backend, no evals or checkpoints on the way. */
+export const TINY_RUN = ["experiment.backend=cpu", "agent.network.hidden=[16, 16]", "train.learningStarts=100", "train.batchSize=16", "eval.episodes=1", "experiment.totalSteps=300", "eval.every=0", "checkpoint.every=0"];
+
+/** Trains TINY_RUN (with `extra` overrides, on `preset`) in-process into a temporary folder; returns its run directory. */
+export async function tinyRun(extra: readonly string[] = [], preset?: string): Promise<string> {
+  const runs = mkdtempSync(join(tmpdir(), "qttdm-tiny-"));
+  await train({ config: loadConfig({ config: preset, set: [...TINY_RUN, ...extra, `experiment.runsDir=${runs}`] }), progress: false, print: () => {} });
+  return join(runs, readdirSync(runs)[0]!);
+}
 
 /** Starts `qttdm train ARGS` as a child, collecting its output. */
 export function startTraining(args: string[]) {

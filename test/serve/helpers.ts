@@ -1,21 +1,9 @@
 // Tiny runs to serve, an HTTP client for the tests, and `qttdm serve` as a child process.
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
-import { mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { loadConfig } from "../../src/config/load.js";
-import { train } from "../../src/train/trainer.js";
 import { CLI } from "../helpers/cli.js";
 
-const TINY = ["experiment.backend=cpu", "agent.network.hidden=[16, 16]", "train.learningStarts=100", "train.batchSize=16", "eval.episodes=1", "experiment.totalSteps=300", "eval.every=0", "checkpoint.every=0"];
-
-/** Trains a tiny LunarLander DQN run into a temporary folder; returns its run directory. */
-export async function tinyRun(extra: readonly string[] = []): Promise<string> {
-  const runs = mkdtempSync(join(tmpdir(), "qttdm-serve-"));
-  await train({ config: loadConfig({ set: [...TINY, ...extra, `experiment.runsDir=${runs}`] }), progress: false, print: () => {} });
-  return join(runs, readdirSync(runs)[0]!);
-}
+export { tinyRun } from "../helpers/runs.js";
 
 export interface Answer {
   status: number;

@@ -2,7 +2,8 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
-import { greedyPolicy, policyQValues, type GreedyPolicy } from "../../src/export/policy.js";
+import { policyQValues } from "../../src/export/forward.js";
+import { greedyPolicy, type GreedyPolicy } from "../../src/export/policy.js";
 import { ArraysPolicy, checkpointPolicy, TfjsPolicy, type PolicyOutput, type ServePolicy } from "../../src/serve/policy.js";
 import { startServer, type RunningServer } from "../../src/serve/server.js";
 import { act, sample, send, tinyRun } from "./helpers.js";

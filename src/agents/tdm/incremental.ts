@@ -20,6 +20,8 @@ export class KvCache {
   private values: tf.Tensor4D[] = [];
   /** Tokens fed so far. */
   length = 0;
+  /** The blocks' weights for the fused kernel, gathered at the first feed (null: the composed form runs). */
+  private fused: BlockWeights[] | null | undefined;
 
   constructor(readonly body: Transformer, readonly pos: PositionEmbedding) {}
 
@@ -54,7 +56,8 @@ export class KvCache {
     const out = tf.tidy(() => {
       const pos = tf.slice(this.pos.table, [start, 0], [n, d]);
       let h = (n === 1 ? tf.add(x, pos) : tf.reshape(tf.add(tf.reshape(x, [b, n, d]), pos), [b * n, d])) as tf.Tensor2D;
-      const fused = this.fusedWeights();
+      if (this.fused === undefined) this.fused = this.fusedWeights();
+      const fused = this.fused;
       this.body.blocks.forEach((blk, i) => {
         const { attn } = blk;
         if (fused) {
