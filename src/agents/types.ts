@@ -4,7 +4,7 @@
  * `[n * actionDim]` (continuous, Float32Array).
  */
 import type { Rng } from "../core/rng.js";
-import type { AgentConfig, DisrcConfig } from "./config.js";
+import type { DisrcConfig } from "./config.js";
 import type { Box, Space } from "../envs/spaces.js";
 import type { ReplaySpec, SampleInfo, SampledBatch, SequenceBatch } from "../replay/buffer.js";
 
@@ -51,9 +51,9 @@ export interface UpdateResult {
   scalars: Scalars;
 }
 
-/** What an agent is built from: its config sections and the run's size. */
-export interface AgentSettings {
-  agent: AgentConfig;
+/** What an agent is built from: its config sections and the run's size. `C` is its kind's `agent` section. */
+export interface AgentSettings<C extends { kind: string } = { kind: string }> {
+  agent: C;
   disrc: DisrcConfig;
   /** Env steps of the whole run (ε decays over a fraction of it). */
   totalSteps: number;
@@ -61,6 +61,10 @@ export interface AgentSettings {
   totalUpdates: number;
   /** Transitions per update. */
   batchSize: number;
+  /** Env steps collected before the first update (train.learningStarts). */
+  learningStarts: number;
+  /** The agent's weights are about to be replaced from a checkpoint: skip initialising them from other runs. */
+  restoring: boolean;
 }
 
 export interface AgentEnvSpec {

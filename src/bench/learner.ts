@@ -21,6 +21,7 @@
  * what the code costs independent of other load. `--no-torch` skips PyTorch; `--profile` logs per-kernel times
  * (tf.profile) of one W1 update, one W3 step and one update of the `lunarlander/qttdm` agent, per backend.
  */
+import { QttdmError } from "../core/errors.js";
 import * as tf from "@tensorflow/tfjs";
 import { formatBackend, numTensors, selectBackend, type BackendChoice } from "../backend/index.js";
 import { loadConfig } from "../config/load.js";
@@ -169,6 +170,7 @@ const PROFILED_PRESET = "lunarlander/qttdm";
  */
 async function profileAgentUpdate(log: (line: string) => void): Promise<void> {
   const config = loadConfig({ config: PROFILED_PRESET });
+  if (config.agent.kind !== "qttdm") throw new QttdmError(`${PROFILED_PRESET} is expected to configure the qttdm agent`);
   const vec = await makeVectorEnv(config.env.id, config.env.numEnvs, config.env.options);
   const rng = new Rng(1);
   const agent = createAgent(config, vec, rng);

@@ -1,5 +1,6 @@
 /** Generates docs/configs.md from the schema, so the reference can never drift from the code. */
 import { z } from "zod";
+import { listAgents } from "../agents/registry.js";
 import { configSchema } from "./schema.js";
 
 interface JsonSchemaNode {
@@ -32,11 +33,26 @@ export function configDocsMarkdown(): string {
     "",
   ];
   for (const [section, node] of Object.entries(root.properties ?? {})) {
-    out.push(`## \`${section}\``, "", node.description ?? "", "", "| key | type | default | description |", "|---|---|---|---|");
-    rows(section, node, out);
-    out.push("");
+    out.push(`## \`${section}\``, "", node.description ?? "", "");
+    if (section === "agent") agentSections(out);
+    else table(section, node, out);
   }
   return out.join("\n");
+}
+
+/** One table per registered agent kind: each declares its own keys (src/agents/<kind>/config.ts). */
+function agentSections(out: string[]): void {
+  out.push(`\`agent.kind\` selects the agent (default \`${JSON.stringify(listAgents()[0]!.kind)}\`); each kind accepts only its own keys.`, "");
+  for (const def of listAgents()) {
+    out.push(`### \`agent.kind: ${def.kind}\``, "", `${def.description}. Action spaces: ${def.actionSpaces.join(", ")}.`, "");
+    table("agent", z.toJSONSchema(def.schema, { io: "input", unrepresentable: "any" }) as JsonSchemaNode, out);
+  }
+}
+
+function table(prefix: string, node: JsonSchemaNode, out: string[]): void {
+  out.push("| key | type | default | description |", "|---|---|---|---|");
+  rows(prefix, node, out);
+  out.push("");
 }
 
 function rows(prefix: string, node: JsonSchemaNode, out: string[]): void {

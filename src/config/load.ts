@@ -2,12 +2,17 @@
  * Loading a run config: a YAML file (a path or a preset name such as `lunarlander/dqn-reaper`),
  * optional `extends:` chains, repeated `--set a.b.c=value` overrides (values parsed as YAML scalars),
  * then validation against the schema with errors that name the key path, the value and what was expected.
+ *
+ * The `agent` section's keys depend on `agent.kind`. A file or `--set` that changes the kind of the
+ * config it builds on keeps only the agent keys that the new kind accepts (qttdm's preset extends
+ * dqn-reaper's critic settings; `--set agent.kind=qttdm` on a dqn preset drops the dqn-only keys).
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML, { LineCounter, type Document } from "yaml";
 import type { z } from "zod";
+import { agentDefinition, kindsAccepting, listAgentKinds } from "../agents/registry.js";
 import { ConfigError, clip, show } from "../core/errors.js";
 import { configSchema, type Config } from "./schema.js";
 
@@ -75,7 +80,10 @@ function readConfigFile(path: string, chain: string[]): Raw {
   const { extends: base, ...rest } = parsed;
   if (base === undefined) return rest;
   if (typeof base !== "string") throw new ConfigError(`config key "extends" in ${path}: got ${show(base)}; expected a file path or preset name`);
-  return deepMerge(readConfigFile(resolveConfigPath(base, dirname(path)), [...chain, path]), rest);
+  const inherited = readConfigFile(resolveConfigPath(base, dirname(path)), [...chain, path]);
+  const kind = isPlainObject(rest.agent) ? rest.agent.kind : undefined;
+  if (kind !== undefined) switchAgentKind(inherited, kind);
+  return deepMerge(inherited, rest);
 }
 
 /**
@@ -119,6 +127,20 @@ function checkKeys(doc: Document, where: string, lines: LineCounter): void {
   });
 }
 
+/** The agent kind a raw config selects (the first registered kind when it names none). */
+function agentKindOf(raw: Raw): unknown {
+  const agent = raw.agent;
+  return isPlainObject(agent) && agent.kind !== undefined ? agent.kind : listAgentKinds()[0];
+}
+
+/** Before `raw`'s agent kind becomes `kind`: drops the agent keys that `kind` does not accept. */
+function switchAgentKind(raw: Raw, kind: unknown): void {
+  const agent = raw.agent;
+  if (!isPlainObject(agent) || typeof kind !== "string" || kind === agentKindOf(raw) || !listAgentKinds().includes(kind)) return;
+  const accepted = agentDefinition(kind).schema.shape;
+  for (const key of Object.keys(agent)) if (!(key in accepted)) delete agent[key];
+}
+
 /** Applies one `a.b.c=value` override; the value is parsed as a YAML scalar (or flow collection). */
 export function applyOverride(raw: Raw, assignment: string): void {
   const where = `--set ${show(assignment)}`;
@@ -129,6 +151,7 @@ export function applyOverride(raw: Raw, assignment: string): void {
   const reserved = path.find((p) => RESERVED_KEYS.has(p));
   if (reserved !== undefined) throw new ConfigError(`${where}: key path segment ${show(reserved)} is not allowed (${RESERVED_HINT})`);
   const value = parseConfigYaml(assignment.slice(eq + 1), where, (detail) => `${where}: value is not valid YAML: ${detail}`);
+  if (path.length === 2 && path[0] === "agent" && path[1] === "kind") switchAgentKind(raw, value);
   let node = raw;
   for (const key of path.slice(0, -1)) {
     const next = Object.hasOwn(node, key) ? node[key] : undefined;
@@ -147,7 +170,7 @@ export function validateConfig(raw: unknown): Config {
   let total = 0;
   for (const issue of result.error.issues) {
     const count = issue.code === "unrecognized_keys" ? issue.keys.length : 1;
-    if (listed.length < MAX_LISTED_PROBLEMS) listed.push(...describeIssue(issue, MAX_LISTED_PROBLEMS - listed.length));
+    if (listed.length < MAX_LISTED_PROBLEMS) listed.push(...describeIssue(issue, MAX_LISTED_PROBLEMS - listed.length, raw));
     total += count;
   }
   if (total > listed.length) listed.push(`... and ${total - listed.length} more`);
@@ -155,15 +178,21 @@ export function validateConfig(raw: unknown): Config {
 }
 
 /** One line per problem, at most `limit` (an unrecognized_keys issue lists several keys). */
-function describeIssue(issue: z.core.$ZodIssue, limit: number): string[] {
+function describeIssue(issue: z.core.$ZodIssue, limit: number, raw: unknown): string[] {
   const at = clip(issue.path.join("."));
+  const kind = isPlainObject(raw) ? agentKindOf(raw) : undefined;
   if (issue.code === "unrecognized_keys") {
-    const known = keysAt(issue.path as PropertyKey[]);
+    const known = keysAt(issue.path as PropertyKey[], kind);
     return issue.keys.slice(0, limit).map((k) => {
       const key = at ? `${at}.${clip(k)}` : clip(k);
+      const others = at === "agent" && typeof kind === "string" ? kindsAccepting(k, kind) : [];
+      if (others.length) return `config key "${key}" is not a key of agent.kind ${show(kind)}; agent.kind ${others.map((o) => show(o)).join(" or ")} accepts it`;
       const hint = closest(k, known);
       return `unknown config key "${key}"` + (hint ? `; did you mean "${at ? `${at}.${hint}` : hint}"?` : `; valid keys here: ${known.join(", ")}`);
     });
+  }
+  if (issue.code === "invalid_union" && (at === "agent" || at === "agent.kind")) {
+    return [`config key "agent.kind": got ${show(kind)}; expected one of ${listAgentKinds().map((k) => JSON.stringify(k)).join(", ")}`];
   }
   const got = "input" in issue ? `got ${show(issue.input)}` : "missing";
   return [`config key "${at}": ${got}; ${expectation(issue)}`];
@@ -184,10 +213,13 @@ function expectation(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** The keys the schema declares for the object at `path` (for "did you mean"). */
-function keysAt(path: PropertyKey[]): string[] {
+/** The keys the schema declares for the object at `path` (for "did you mean"), the agent's those of `kind`. */
+function keysAt(path: PropertyKey[], kind: unknown): string[] {
   let node: z.ZodType | undefined = configSchema;
-  for (const key of path) node = objectShape(node)?.[key as string];
+  for (const key of path) {
+    const agentKind: boolean = node === configSchema && key === "agent" && typeof kind === "string" && listAgentKinds().includes(kind);
+    node = agentKind ? agentDefinition(kind as string).schema : objectShape(node)?.[key as string];
+  }
   return Object.keys(objectShape(node) ?? {});
 }
 

@@ -4,7 +4,11 @@
  * Sections owned by other modules (replay, agent) are declared in those modules and composed here.
  */
 import { z } from "zod";
-import { agentConfigSchema, disrcSchema, trainSchema } from "../agents/config.js";
+import { disrcSchema, trainSchema } from "../agents/config.js";
+// Registers the built-in agents, whose schemas make up the `agent` section.
+import type { AgentConfig } from "../agents/index.js";
+import "../agents/index.js";
+import { agentUnionSchema } from "../agents/registry.js";
 import { backendConfigShape } from "../backend/index.js";
 import { replayConfigSchema } from "../replay/config.js";
 
@@ -64,7 +68,8 @@ export const configSchema = z
   .object({
     experiment: experimentSchema.prefault({}).describe("Run identity, length and compute backend."),
     env: envSchema.prefault({}).describe("Environment and vectorisation."),
-    agent: agentConfigSchema.prefault({}).describe("The learning agent and its networks."),
+    // Lazy, so that agents registered after this module loads (plug-ins) are part of the union.
+    agent: z.lazy(() => agentUnionSchema() as z.ZodType<AgentConfig>).prefault({}).describe("The learning agent and its networks; the keys depend on agent.kind."),
     train: trainSchema.prefault({}).describe("Collection and update cadence."),
     replay: replayConfigSchema.prefault({}).describe("Replay buffer storage and sampler."),
     disrc: disrcSchema.prefault({}).describe("DISRC surprise-scaled TD losses."),

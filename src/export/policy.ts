@@ -78,7 +78,7 @@ export async function greedyPolicy(checkpoint: string): Promise<GreedyPolicy> {
   const ckpt = loadCheckpoint(checkpoint);
   await selectBackend("cpu");
   const env = await makeEnv(config.env.id, config.env.options);
-  const agent = createAgent({ ...config, agent: { ...config.agent, encoderInit: null } }, env, new Rng(0));
+  const agent = createAgent(config, env, new Rng(0), { restoring: true });
   try {
     agent.load(ckpt.agent);
     let net: QNetwork;
@@ -95,7 +95,7 @@ export async function greedyPolicy(checkpoint: string): Promise<GreedyPolicy> {
       }
       net = agent.critic.online;
       source = "the QT-TDM agent's DQN critic";
-      if (config.agent.joint.observations === "symlog") preprocess = "symlog";
+      if (agent.settings.agent.joint.observations === "symlog") preprocess = "symlog";
     } else {
       throw new QttdmError(`export: agent kind ${JSON.stringify(config.agent.kind)} has no exportable greedy Q-network`);
     }

@@ -122,7 +122,7 @@ export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<C
   const ckpt = loadCheckpoint(opts.checkpoint);
   await selectBackend(config.experiment.backend, config.experiment);
   const env = await makeEnv(config.env.id, config.env.options);
-  const agent = createAgent({ ...config, agent: { ...config.agent, encoderInit: null } }, env, new Rng(0));
+  const agent = createAgent(config, env, new Rng(0), { restoring: true });
   const rng = new Rng(0);
   try {
     agent.load(ckpt.agent);

@@ -19,7 +19,7 @@ import { Progress } from "../logging/progress.js";
 import { ReplayBuffer } from "../replay/buffer.js";
 import { sampleTelemetry } from "../replay/telemetry.js";
 import type { Agent, GreedyMode, ReplaySource } from "../agents/types.js";
-import { createAgent } from "./agents.js";
+import { createAgent, evalModes } from "./agents.js";
 import { updatesDue } from "./cadence.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { Collector } from "./collector.js";
@@ -88,7 +88,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const initRng = new Rng(seed * 4 + 1);
   const actRng = new Rng(seed * 4 + 2);
   const replayRng = new Rng(seed * 4 + 3);
-  const agent: Agent = createAgent(config, vec, initRng);
+  const agent: Agent = createAgent(config, vec, initRng, { restoring: resumed !== null });
   let buffer: ReplayBuffer;
   if (resumed?.replayPath) buffer = await ReplayBuffer.load(resumed.replayPath);
   else {
@@ -177,16 +177,18 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const runEval = (): EvalResult => {
     const policy = (mode: GreedyMode) =>
       evaluate(evalEnv, greedyPolicy(agent, () => state.envSteps, actRng, mode), config.eval.episodes, config.eval.seed);
-    const r = policy("greedy");
+    const [main, ...others] = evalModes(config);
+    const r = policy(main!);
     logger.scalar("eval/episodic_return", r.mean, state.envSteps);
     logger.scalar("eval/episodic_return_std", r.std, state.envSteps);
-    // With a weight-averaged greedy policy, the online critic's evaluation beside it makes every run a paired comparison.
-    const online = config.agent.average.horizon !== null ? policy("greedy-online") : null;
-    if (online) {
-      logger.scalar("eval/online_episodic_return", online.mean, state.envSteps);
-      logger.scalar("eval/online_episodic_return_std", online.std, state.envSteps);
+    const extra: Record<string, EvalResult> = {};
+    for (const mode of others) {
+      const name = mode.replace(/^greedy-/, "");
+      const e = (extra[name] = policy(mode));
+      logger.scalar(`eval/${name}_episodic_return`, e.mean, state.envSteps);
+      logger.scalar(`eval/${name}_episodic_return_std`, e.std, state.envSteps);
     }
-    writeFileSync(evalResultPath(dir, state.envSteps), JSON.stringify({ step: state.envSteps, ...r, ...(online ? { online } : {}) }, null, 1));
+    writeFileSync(evalResultPath(dir, state.envSteps), JSON.stringify({ step: state.envSteps, ...r, ...extra }, null, 1));
     state.evals.push({ step: state.envSteps, mean: r.mean, std: r.std });
     progress?.update(state.envSteps, { evalReturn: r.mean });
     return r;

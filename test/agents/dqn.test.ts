@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { agentConfigSchema, disrcSchema } from "../../src/agents/config.js";
+import { disrcSchema } from "../../src/agents/config.js";
+import { dqnConfigSchema } from "../../src/agents/dqn/config.js";
 import { DqnAgent } from "../../src/agents/dqn/agent.js";
 import type { ReplaySource } from "../../src/agents/types.js";
 import { selectBackend } from "../../src/backend/index.js";
@@ -17,8 +18,8 @@ const ACTIONS = 3;
 const spec = { observationSpace: box(-10, 10, [OBS]), actionSpace: discrete(ACTIONS) };
 
 function agent(overrides: Record<string, unknown> = {}, totalUpdates = 1000): DqnAgent {
-  const cfg = agentConfigSchema.parse({ network: { hidden: [16, 16] }, lr: 3e-3, target: { every: 10_000 }, ...overrides });
-  return new DqnAgent({ agent: cfg, disrc: disrcSchema.parse({}), totalSteps: 1000, totalUpdates, batchSize: 32 }, spec, new Rng(3));
+  const cfg = dqnConfigSchema.parse({ kind: "dqn", network: { hidden: [16, 16] }, lr: 3e-3, target: { every: 10_000 }, ...overrides });
+  return new DqnAgent({ agent: cfg, disrc: disrcSchema.parse({}), totalSteps: 1000, totalUpdates, batchSize: 32, learningStarts: 0, restoring: false }, spec, new Rng(3));
 }
 
 /** A fixed batch of 32 random transitions; `weights` are its IS weights. */

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { plannerSchema } from "../../src/agents/config.js";
+import { plannerSchema } from "../../src/agents/qttdm/config.js";
 import { MppiPlanner, type Dynamics } from "../../src/agents/planner/mppi.js";
 import { ActionBins } from "../../src/agents/qt/bins.js";
 import { selectBackend } from "../../src/backend/index.js";

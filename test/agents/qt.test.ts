@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { qtSchema } from "../../src/agents/config.js";
+import { qtSchema } from "../../src/agents/qttdm/config.js";
 import { ActionBins } from "../../src/agents/qt/bins.js";
 import { QtLearner } from "../../src/agents/qt/learner.js";
 import { QTransformer } from "../../src/agents/qt/model.js";

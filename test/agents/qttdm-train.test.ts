@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveTdmArch } from "../../src/agents/tdm/model.js";
 import { loadConfig } from "../../src/config/load.js";
+import { agentOf } from "../helpers/agents.js";
 import { listEnvs } from "../../src/envs/index.js";
 import { evaluateCheckpoint } from "../../src/train/evaluate.js";
 import { train } from "../../src/train/trainer.js";
@@ -57,7 +58,7 @@ describe("qttdm presets train end to end (tiny sizes)", () => {
     run(`${p.name}${registered.has(p.env) ? "" : ` (skipped: ${p.env} is not registered)`}`, async () => {
       const runs = mkdtempSync(join(tmpdir(), "qttdm-preset-"));
       // The preset's TDM tokenisation, at a tiny size.
-      const tokens = resolveTdmArch(loadConfig({ config: p.name }).agent.tdm).actionTokens;
+      const tokens = resolveTdmArch(agentOf(loadConfig({ config: p.name }), "qttdm").tdm).actionTokens;
       const tdm = `agent.tdm={layers: 1, width: 16, heads: 2, context: 4, headHidden: [16], actionTokens: ${tokens}}`;
       const config = loadConfig({ config: p.name, set: [`experiment.runsDir=${runs}`, ...TINY, tdm] });
       expect(config.agent.kind).toBe("qttdm");

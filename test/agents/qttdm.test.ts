@@ -7,6 +7,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { Rng } from "../../src/core/rng.js";
 import { box, discrete, type Space } from "../../src/envs/spaces.js";
 import { ReplayBuffer } from "../../src/replay/buffer.js";
+import { agentOf, RUN_SIZES } from "../helpers/agents.js";
 
 beforeAll(async () => {
   await selectBackend("cpu");
@@ -32,7 +33,7 @@ const TINY = [
 function makeAgent(actionSpace: Space, set: string[] = []) {
   const cfg = loadConfig({ set: [...TINY, ...set] });
   const spec: AgentEnvSpec = { observationSpace: box(-10, 10, [3]), actionSpace };
-  const agent = new QttdmAgent({ agent: cfg.agent, disrc: cfg.disrc, totalSteps: 1000, totalUpdates: 1000, batchSize: cfg.train.batchSize }, spec, new Rng(1));
+  const agent = new QttdmAgent({ agent: agentOf(cfg, "qttdm"), disrc: cfg.disrc, ...RUN_SIZES, batchSize: cfg.train.batchSize }, spec, new Rng(1));
   return { agent, cfg };
 }
 
@@ -112,7 +113,7 @@ describe("QttdmAgent", () => {
     q.dispose();
     expect(() => makeAgent(box(-1, 1, [2]), ["agent.planner.mode=critic"])).toThrow(/agent\.planner\.mode/);
     expect(() => makeAgent(box(-1, 1, [2]), ["agent.joint.critic=on"])).toThrow(/agent\.joint\.critic/);
-    expect(() => makeAgent(discrete(2), ["agent.average.horizon=1000"])).toThrow(/agent\.average\.horizon.*dqn agent/);
+    expect(() => makeAgent(discrete(2), ["agent.average.horizon=1000"])).toThrow(/"agent.average" is not a key of agent.kind "qttdm"; agent.kind "dqn" accepts it/);
     expect(() => makeAgent(discrete(2), ["agent.exploration.network=target"])).toThrow(/agent\.exploration\.network.*QT\/planner/);
     expect(() => makeAgent(discrete(2), ["agent.joint.priority=qt", "agent.qt.updateEvery=2"])).toThrow(/agent\.qt\.updateEvery/);
   });

@@ -1,12 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { tdmTrainSchema } from "../../src/agents/config.js";
+import { tdmTrainSchema } from "../../src/agents/qttdm/config.js";
 import { ActionBins } from "../../src/agents/qt/bins.js";
 import { TdmLearner } from "../../src/agents/tdm/learner.js";
 import { KvCache } from "../../src/agents/tdm/incremental.js";
 import { resolveTdmArch, Tdm, TDM_PRESETS, type TdmArch } from "../../src/agents/tdm/model.js";
 import { selectBackend } from "../../src/backend/index.js";
 import { loadConfig } from "../../src/config/load.js";
+import { agentOf } from "../helpers/agents.js";
 import { Rng } from "../../src/core/rng.js";
 import { box, discrete } from "../../src/envs/spaces.js";
 import type { SequenceBatch } from "../../src/replay/buffer.js";
@@ -76,10 +77,10 @@ describe("TDM architecture", () => {
   });
 
   it("takes agent.tdm from a preset name or explicit numbers in the config", () => {
-    expect(loadConfig({ set: ["agent.tdm=large"] }).agent.tdm).toBe("large");
-    const c = loadConfig({ set: ["agent.tdm={layers: 3, width: 128, heads: 4, context: 8}"] });
-    expect(resolveTdmArch(c.agent.tdm)).toMatchObject({ layers: 3, width: 128, heads: 4, context: 8, headHidden: TDM_PRESETS.small.headHidden });
-    expect(() => loadConfig({ set: ["agent.tdm=huge"] })).toThrow(/agent\.tdm/);
+    expect(agentOf(loadConfig({ set: ["agent.kind=qttdm", "agent.tdm=large"] }), "qttdm").tdm).toBe("large");
+    const c = loadConfig({ set: ["agent.kind=qttdm", "agent.tdm={layers: 3, width: 128, heads: 4, context: 8}"] });
+    expect(resolveTdmArch(agentOf(c, "qttdm").tdm)).toMatchObject({ layers: 3, width: 128, heads: 4, context: 8, headHidden: TDM_PRESETS.small.headHidden });
+    expect(() => loadConfig({ set: ["agent.kind=qttdm", "agent.tdm=huge"] })).toThrow(/agent\.tdm/);
   });
 
   it("has the parameter count its size says, and swapping sizes changes it", () => {

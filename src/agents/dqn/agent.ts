@@ -6,20 +6,43 @@
  * the network that the ε-greedy behaviour policy acts with.
  */
 import * as tf from "@tensorflow/tfjs";
+import { mean, oneHot } from "../../core/arrays.js";
 import { ConfigError, DivergenceError } from "../../core/errors.js";
 import type { Rng } from "../../core/rng.js";
-import { scheduleValue, type ScheduleSpec } from "../../core/schedule.js";
+import type { ScheduleSpec } from "../../core/schedule.js";
 import { Adam, type LossOutput } from "../../nets/optim.js";
-import { copyWeights, decodeArrays, loadWeights, polyakUpdate, saveWeights } from "../../nets/weights.js";
-import type { LrDecayConfig } from "../config.js";
+import { copyWeights, decodeArrays, loadWeights, saveWeights } from "../../nets/weights.js";
 import { SurpriseModel } from "../disrc.js";
+import { EpsilonSchedule } from "../exploration.js";
 import { gatherActions, huber, lossWeights, tdTarget } from "../td.js";
-import type { ReplaySpec } from "../../replay/buffer.js";
+import type { ReplaySpec, SampledBatch } from "../../replay/buffer.js";
 import type { ActMode, Agent, AgentEnvSpec, AgentSettings, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
+import { TargetUpdate, WeightAverage } from "../weight-updates.js";
+import type { CriticConfig, LrDecayConfig } from "./config.js";
 import { QNetwork } from "./q-network.js";
 
 /** Index of the head's parameter group in the critic's optimiser (the encoder's is 0). */
 const HEAD_GROUP = 1;
+
+/** Churn reduction's reference batch for one update. */
+interface ChurnReference {
+  states: tf.Tensor2D;
+  /** The previous network's Q on `states`. */
+  before: tf.Tensor2D;
+  /** λ of this update. */
+  coef: number;
+}
+
+/** What one gradient step of the critic measured. */
+interface CriticStep {
+  loss: number;
+  gradNorm: number;
+  /** Per-sample TD error y − Q(s, a). */
+  td: Float32Array;
+  q: Float32Array;
+  tdLoss: number;
+  churnLoss: number;
+}
 
 export class DqnAgent implements Agent {
   readonly kind = "dqn";
@@ -35,26 +58,29 @@ export class DqnAgent implements Agent {
   private readonly behaviour: QNetwork;
   readonly obsDim: number;
   readonly numActions: number;
-  private readonly epsilon: ScheduleSpec;
+  private readonly epsilon: EpsilonSchedule;
+  private readonly targetUpdate: TargetUpdate;
+  private readonly averaging: WeightAverage | null;
   /** Gradient updates done. */
   updates = 0;
   /** Running means of the TD and churn losses (churn mode auto), over `count` updates so far. */
   private churnMeans = { count: 0, td: 0, churn: 0 };
 
-  constructor(readonly settings: AgentSettings, spec: AgentEnvSpec, rng: Rng) {
+  constructor(readonly settings: AgentSettings<CriticConfig>, spec: AgentEnvSpec, rng: Rng) {
     const { agent, disrc } = settings;
     if (spec.actionSpace.kind !== "discrete") {
-      throw new ConfigError(`the dqn agent needs a discrete action space, got a Box; use agent.kind: qttdm for continuous control`);
+      throw new ConfigError(`the dqn agent needs a discrete action space, got a Box; use agent.kind: sac or qttdm for continuous control`);
     }
     if (disrc.enabled && disrc.source === "tdm") {
       throw new ConfigError(`config key "disrc.source": got "tdm"; expected "model" or "setpoint" for the dqn agent (it has no TDM)`);
     }
     this.obsDim = spec.observationSpace.shape.reduce((a, b) => a * b, 1);
     this.numActions = spec.actionSpace.n;
-    this.online = new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
-    this.target = new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
-    copyWeights(this.online, this.target);
-    this.previous = agent.churn.mode === "off" ? null : new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
+    const network = () => new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
+    this.online = network();
+    this.target = network();
+    this.targetUpdate = new TargetUpdate(this.online, this.target, agent.target);
+    this.previous = agent.churn.mode === "off" ? null : network();
     if (this.previous) copyWeights(this.online, this.previous);
     const headParams = new Map([...this.online.params()].filter(([name]) => !name.startsWith("q/encoder/")));
     this.optimizer = new Adam(
@@ -66,18 +92,19 @@ export class DqnAgent implements Agent {
     );
     this.surprise = disrc.enabled ? new SurpriseModel(disrc, this.obsDim, this.numActions, rng) : null;
     // Built last so that the other networks draw the same initial weights with or without it.
-    this.average = agent.average.horizon === null ? null : new QNetwork("q", this.obsDim, this.numActions, agent.network, rng);
-    if (this.average) copyWeights(this.online, this.average);
+    const horizon = agent.average?.horizon ?? null;
+    this.average = horizon === null ? null : network();
+    this.averaging = this.average ? new WeightAverage(this.online, this.average, horizon!) : null;
     const ex = agent.exploration;
     if (ex.network === "average" && !this.average) {
       throw new ConfigError(`config key "agent.exploration.network": got "average" while agent.average.horizon is null; expected "online" or "target", or set agent.average.horizon`);
     }
     this.behaviour = ex.network === "target" ? this.target : ex.network === "average" ? this.average! : this.online;
-    this.epsilon = { kind: ex.shape, start: ex.start, end: ex.end, duration: Math.round(ex.fraction * settings.totalSteps) };
+    this.epsilon = new EpsilonSchedule(ex, settings.totalSteps);
   }
 
   epsilonAt(step: number): number {
-    return scheduleValue(this.epsilon, step);
+    return this.epsilon.at(step);
   }
 
   act(obs: Float32Array, n: number, mode: ActMode, step: number, rng: Rng): Int32Array {
@@ -124,77 +151,94 @@ export class DqnAgent implements Agent {
   }
 
   update(replay: ReplaySource): UpdateResult {
-    const { agent } = this.settings;
     const b = replay.sample(this.settings.batchSize);
     const scalars: Scalars = {};
-    let surprise: Float32Array | null = null;
-    if (this.surprise) {
-      const s = this.surprise.update({ n: b.n, obs: b.obs, actionFeatures: oneHot(b.action, b.n, this.numActions), nextObs: b.nextObs });
-      surprise = s.surprise;
-      scalars["disrc/surprise_mean"] = mean(surprise);
-      scalars["disrc/prediction_error"] = s.meanError;
-    }
+    const surprise = this.surprise ? this.observeSurprise(b, scalars) : null;
     const weights = lossWeights(b.weights, surprise);
     if (surprise) scalars["disrc/weight_mean"] = mean(weights);
+    scalars["charts/learning_rate"] = this.optimizer.learningRate(HEAD_GROUP);
+    const churn = this.previous ? this.churnReference(replay) : null;
+    const step = this.gradientStep(b, weights, churn);
+    const qMean = mean(step.q);
+    this.checkFinite(step.loss, qMean);
+    this.updates += 1;
+    this.targetUpdate.afterUpdate(this.updates);
+    this.averaging?.afterUpdate(this.updates);
+    if (churn) {
+      this.observeChurn(step.tdLoss, step.churnLoss);
+      scalars["losses/churn_loss"] = step.churnLoss;
+      scalars["losses/churn_coef"] = churn.coef;
+    }
+    scalars["losses/td_loss"] = step.tdLoss;
+    scalars["losses/q_values"] = qMean;
+    scalars["losses/grad_norm"] = step.gradNorm;
+    return { indices: b.indices, sampledAt: b.sampledAt, info: b.info, tdError: step.td, surprise: surprise ?? undefined, scalars };
+  }
 
+  /** DISRC: trains the surprise model on the batch and returns each transition's surprise S. */
+  private observeSurprise(b: SampledBatch, scalars: Scalars): Float32Array {
+    const s = this.surprise!.update({ n: b.n, obs: b.obs, actionFeatures: oneHot(b.action, b.n, this.numActions), nextObs: b.nextObs });
+    scalars["disrc/surprise_mean"] = mean(s.surprise);
+    scalars["disrc/prediction_error"] = s.meanError;
+    return s.surprise;
+  }
+
+  /** n-step (Double) DQN targets from the replay's pieces: y = returns + γ^K (1 − done) Q(bootstrapObs, ·). */
+  private tdTargets(b: SampledBatch): tf.Tensor1D {
+    return tf.tidy(() => {
+      const next = tf.tensor2d(b.bootstrapObs, [b.n, this.obsDim]);
+      const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
+      return tdTarget(tf.tensor1d(b.returns), discount, this.target.apply(next), this.settings.agent.double ? this.online.apply(next) : null);
+    });
+  }
+
+  /** One Adam step on the weighted Huber TD loss, plus the churn term when churn reduction is on. */
+  private gradientStep(b: SampledBatch, weights: Float32Array, churn: ChurnReference | null): CriticStep {
     const obs = tf.tensor2d(b.obs, [b.n, this.obsDim]);
     const actions = tf.tensor1d(Int32Array.from(b.action), "int32");
     const w = tf.tensor1d(weights);
-    const y = tf.tidy(() => {
-      // n-step pieces from the replay: y = returns + γ^K (1 − done) Q(bootstrapObs, ·).
-      const next = tf.tensor2d(b.bootstrapObs, [b.n, this.obsDim]);
-      const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
-      return tdTarget(tf.tensor1d(b.returns), discount, this.target.apply(next), agent.double ? this.online.apply(next) : null);
-    });
-    scalars["charts/learning_rate"] = this.optimizer.learningRate(HEAD_GROUP);
-    const churn = this.previous ? this.churnReference(replay) : null;
-    let result;
+    const y = this.tdTargets(b);
+    const delta = this.settings.agent.huberDelta;
     try {
-      result = this.optimizer.step((): LossOutput => {
+      const r = this.optimizer.step((): LossOutput => {
         const q = gatherActions(this.online.apply(obs), actions);
         const td = tf.sub(y, q);
-        const tdLoss = tf.div(tf.sum(tf.mul(w, huber(td, agent.huberDelta))), b.n) as tf.Scalar;
+        const tdLoss = tf.div(tf.sum(tf.mul(w, huber(td, delta))), b.n) as tf.Scalar;
         if (!churn) return { loss: tdLoss, aux: { td, q } };
         const churnLoss = tf.mean(tf.squaredDifference(this.online.apply(churn.states), churn.before)) as tf.Scalar;
         return { loss: tf.add(tdLoss, tf.mul(churnLoss, churn.coef)) as tf.Scalar, aux: { td, q, tdLoss, churnLoss } };
       });
+      const aux = r.aux as Record<string, Float32Array>;
+      return {
+        loss: r.loss,
+        gradNorm: r.gradNorm,
+        td: aux.td!,
+        q: aux.q!,
+        tdLoss: churn ? aux.tdLoss![0]! : r.loss,
+        churnLoss: churn ? aux.churnLoss![0]! : 0,
+      };
     } finally {
       tf.dispose([obs, actions, w, y]);
       if (churn) tf.dispose([churn.states, churn.before]);
     }
-    let tdLoss = result.loss;
-    if (churn) {
-      tdLoss = result.aux.tdLoss![0]!;
-      const churnLoss = result.aux.churnLoss![0]!;
-      this.observeChurn(tdLoss, churnLoss);
-      scalars["losses/churn_loss"] = churnLoss;
-      scalars["losses/churn_coef"] = churn.coef;
+  }
+
+  /** Stops the run on a non-finite loss or Q, or a mean Q outside ±agent.maxAbsQ. */
+  private checkFinite(loss: number, qMean: number): void {
+    if (!Number.isFinite(loss) || !Number.isFinite(qMean)) {
+      throw new DivergenceError(`training diverged at update ${this.updates + 1}: loss ${loss}, mean Q ${qMean}`);
     }
-    const td = result.aux.td as Float32Array;
-    const qMean = mean(result.aux.q as Float32Array);
-    if (!Number.isFinite(result.loss) || !Number.isFinite(qMean)) {
-      throw new DivergenceError(`training diverged at update ${this.updates + 1}: loss ${result.loss}, mean Q ${qMean}`);
+    const { maxAbsQ } = this.settings.agent;
+    if (maxAbsQ !== null && Math.abs(qMean) > maxAbsQ) {
+      throw new DivergenceError(`training diverged at update ${this.updates + 1}: mean Q ${qMean} of the sampled batch is outside ±agent.maxAbsQ = ${maxAbsQ}`);
     }
-    if (agent.maxAbsQ !== null && Math.abs(qMean) > agent.maxAbsQ) {
-      throw new DivergenceError(`training diverged at update ${this.updates + 1}: mean Q ${qMean} of the sampled batch is outside ±agent.maxAbsQ = ${agent.maxAbsQ}`);
-    }
-    this.updates += 1;
-    if (this.updates % agent.target.every === 0) {
-      if (agent.target.mode === "hard") copyWeights(this.online, this.target);
-      else polyakUpdate(this.online, this.target, agent.target.tau);
-    }
-    if (this.average) polyakUpdate(this.online, this.average, 1 / Math.min(this.updates, agent.average.horizon!));
-    scalars["losses/td_loss"] = tdLoss;
-    scalars["losses/q_values"] = qMean;
-    scalars["losses/grad_norm"] = result.gradNorm;
-    return { indices: b.indices, sampledAt: b.sampledAt, info: b.info, tdError: td, surprise: surprise ?? undefined, scalars };
   }
 
   /**
    * Reference states drawn uniformly from the replay, the previous network's Q on them and this
    * update's λ; then the previous network moves on to the current weights, which this update changes.
    */
-  private churnReference(replay: ReplaySource): { states: tf.Tensor2D; before: tf.Tensor2D; coef: number } {
+  private churnReference(replay: ReplaySource): ChurnReference {
     const { churn } = this.settings.agent;
     const n = churn.batchSize ?? this.settings.batchSize;
     const states = tf.tensor2d(replay.sampleObservations(n), [n, this.obsDim]);
@@ -294,16 +338,4 @@ function loadWeightsSubset(bytes: Uint8Array, params: Map<string, tf.Variable>):
 function decayed(lr: number, decay: LrDecayConfig, totalUpdates: number): number | ScheduleSpec {
   if (decay.shape === "constant") return lr;
   return { kind: decay.shape, start: lr, end: lr * decay.endFactor, duration: Math.round(decay.fraction * totalUpdates) };
-}
-
-function oneHot(actions: ArrayLike<number>, n: number, k: number): Float32Array {
-  const out = new Float32Array(n * k);
-  for (let i = 0; i < n; i++) out[i * k + actions[i]!] = 1;
-  return out;
-}
-
-function mean(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]!;
-  return a.length ? s / a.length : 0;
 }

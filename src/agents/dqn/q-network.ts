@@ -8,7 +8,7 @@ import { ConfigError } from "../../core/errors.js";
 import type { Rng } from "../../core/rng.js";
 import { DuelingHead, Mlp } from "../../nets/layers.js";
 import { Module } from "../../nets/module.js";
-import type { NetworkConfig } from "../config.js";
+import type { NetworkConfig } from "./config.js";
 
 export class QNetwork extends Module {
   readonly encoder: Mlp;

@@ -22,7 +22,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { QttdmError } from "../../core/errors.js";
 import type { Rng } from "../../core/rng.js";
-import type { PlannerConfig } from "../config.js";
+import type { PlannerConfig } from "../qttdm/config.js";
 import type { ActionBins } from "../qt/bins.js";
 import type { Tdm } from "../tdm/model.js";
 

@@ -8,14 +8,15 @@
  * a_<k)[k, a_k]) averaged over dimensions, summed over heads, weighted per sample (IS · DISRC).
  */
 import * as tf from "@tensorflow/tfjs";
+import { mean } from "../../core/arrays.js";
 import { DivergenceError } from "../../core/errors.js";
 import type { Rng } from "../../core/rng.js";
 import { Adam } from "../../nets/optim.js";
-import { copyWeights, polyakUpdate } from "../../nets/weights.js";
 import type { SampledBatch } from "../../replay/buffer.js";
-import { QTTDM_ADAM, type QtConfig } from "../config.js";
+import { QTTDM_ADAM, type QtConfig } from "../qttdm/config.js";
 import { gatherActions, huber, tdTarget } from "../td.js";
 import type { Scalars } from "../types.js";
+import { TargetUpdate } from "../weight-updates.js";
 import type { ActionBins } from "./bins.js";
 import { QTransformer } from "./model.js";
 
@@ -34,12 +35,13 @@ export class QtLearner {
   readonly online: QTransformer;
   readonly target: QTransformer;
   readonly optimizer: Adam;
+  private readonly targetUpdate: TargetUpdate;
   updates = 0;
 
   constructor(readonly cfg: QtConfig, readonly obsDim: number, readonly coder: ActionBins, readonly opts: QtLearnerOptions, rng: Rng) {
     this.online = new QTransformer("qt", obsDim, coder, cfg, rng);
     this.target = new QTransformer("qt", obsDim, coder, cfg, rng);
-    copyWeights(this.online, this.target);
+    this.targetUpdate = new TargetUpdate(this.online, this.target, { mode: "polyak", every: cfg.targetEvery, tau: cfg.targetTau });
     this.optimizer = new Adam(this.online.params(), { ...QTTDM_ADAM, lr: cfg.lr, weightDecay: cfg.weightDecay, clipNorm: cfg.clipNorm });
   }
 
@@ -126,7 +128,7 @@ export class QtLearner {
       throw new DivergenceError(`QT training diverged at QT update ${this.updates + 1}: loss ${result.loss}, mean Q ${qMean}`);
     }
     this.updates += 1;
-    if (this.updates % this.cfg.targetEvery === 0) polyakUpdate(this.online, this.target, this.cfg.targetTau);
+    this.targetUpdate.afterUpdate(this.updates);
     const scalars: Scalars = { "qt/td_loss": result.aux.tdLoss![0]!, "qt/q_values": qMean, "qt/grad_norm": result.gradNorm };
     if (result.aux.consistency) scalars["qt/consistency_loss"] = result.aux.consistency[0]!;
     return { tdError: td, scalars };
@@ -137,10 +139,4 @@ export class QtLearner {
     this.target.dispose();
     this.optimizer.dispose();
   }
-}
-
-export function mean(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]!;
-  return a.length ? s / a.length : 0;
 }

@@ -14,7 +14,7 @@ import type { Rng } from "../../core/rng.js";
 import { Dense, Embedding, Mlp, PositionEmbedding, Transformer } from "../../nets/layers.js";
 import { Module } from "../../nets/module.js";
 import { ConfigError } from "../../core/errors.js";
-import type { QtConfig } from "../config.js";
+import type { QtConfig } from "../qttdm/config.js";
 import { KvCache } from "../tdm/incremental.js";
 import type { ActionBins } from "./bins.js";
 

@@ -21,21 +21,22 @@
  * different decision than the one executed); the QT is their critic and drives the priorities.
  */
 import * as tf from "@tensorflow/tfjs";
+import { mean, oneHot } from "../../core/arrays.js";
 import { ConfigError, QttdmError } from "../../core/errors.js";
 import type { Rng } from "../../core/rng.js";
-import { scheduleValue, type ScheduleSpec } from "../../core/schedule.js";
 import { loadWeights, saveWeights } from "../../nets/weights.js";
 import type { ReplaySpec, SampledBatch } from "../../replay/buffer.js";
-import type { AgentConfig, DisrcConfig } from "../config.js";
 import { SurpriseModel, SurpriseNormalizer, type NormalizerState } from "../disrc.js";
 import { DqnAgent } from "../dqn/agent.js";
 import { MppiPlanner } from "../planner/mppi.js";
 import { ActionBins } from "../qt/bins.js";
-import { QtLearner, mean } from "../qt/learner.js";
+import { QtLearner } from "../qt/learner.js";
 import { TdmLearner } from "../tdm/learner.js";
 import { resolveTdmArch } from "../tdm/model.js";
 import { lossWeights } from "../td.js";
+import { EpsilonSchedule } from "../exploration.js";
 import type { ActMode, Agent, AgentEnvSpec, AgentSettings, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
+import type { QttdmConfig } from "./config.js";
 
 export type ActionMode = "mppi" | "qt" | "critic";
 
@@ -51,13 +52,13 @@ export class QttdmAgent implements Agent {
   readonly tdmSurprise: SurpriseNormalizer | null;
   readonly mode: ActionMode;
   readonly priority: "critic" | "qt" | "mean";
-  private readonly epsilon: ScheduleSpec;
+  private readonly epsilon: EpsilonSchedule;
   private readonly symlog: boolean;
   updates = 0;
   private actMs = 0;
   private actCount = 0;
 
-  constructor(readonly settings: AgentSettings, spec: AgentEnvSpec, rng: Rng) {
+  constructor(readonly settings: AgentSettings<QttdmConfig>, spec: AgentEnvSpec, rng: Rng) {
     const { agent, disrc } = settings;
     const { joint, planner } = agent;
     this.obsDim = spec.observationSpace.shape.reduce((a, b) => a * b, 1);
@@ -68,9 +69,6 @@ export class QttdmAgent implements Agent {
     }
     if (agent.exploration.network !== "online") {
       throw new ConfigError(`config key "agent.exploration.network": got "${agent.exploration.network}"; expected "online" for the qttdm agent (its behaviour policy is the QT/planner's)`);
-    }
-    if (agent.average.horizon !== null) {
-      throw new ConfigError(`config key "agent.average.horizon": got ${agent.average.horizon}; expected null for the qttdm agent (the weight-averaged greedy policy is the dqn agent's)`);
     }
     const criticOn = discrete && joint.critic !== "off";
     this.critic = criticOn ? new DqnAgent({ ...settings, disrc: { ...disrc, enabled: false } }, spec, rng) : null;
@@ -100,7 +98,7 @@ export class QttdmAgent implements Agent {
         : (obs, noise) => qtNet.greedyBins(obs, noise),
     });
     const ex = agent.exploration;
-    this.epsilon = { kind: ex.shape, start: ex.start, end: ex.end, duration: Math.round(ex.fraction * settings.totalSteps) };
+    this.epsilon = new EpsilonSchedule(ex, settings.totalSteps);
     this.symlog = joint.observations === "symlog";
   }
 
@@ -109,7 +107,7 @@ export class QttdmAgent implements Agent {
   }
 
   epsilonAt(step: number): number {
-    return scheduleValue(this.epsilon, step);
+    return this.epsilon.at(step);
   }
 
   act(rawObs: Float32Array, n: number, mode: ActMode, step: number, rng: Rng): Int32Array | Float32Array {
@@ -249,10 +247,7 @@ export class QttdmAgent implements Agent {
 
   private actionFeatures(b: SampledBatch): Float32Array {
     if (!this.coder.discrete) return this.coder.toUnit(b.action, b.n);
-    const k = this.coder.bins;
-    const out = new Float32Array(b.n * k);
-    for (let i = 0; i < b.n; i++) out[i * k + b.action[i]!] = 1;
-    return out;
+    return oneHot(b.action, b.n, this.coder.bins);
   }
 
   state(): AgentState {

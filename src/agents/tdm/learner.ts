@@ -16,7 +16,7 @@ import { DivergenceError } from "../../core/errors.js";
 import type { Rng } from "../../core/rng.js";
 import { Adam } from "../../nets/optim.js";
 import type { SequenceBatch } from "../../replay/buffer.js";
-import { QTTDM_ADAM, type TdmTrainConfig } from "../config.js";
+import { QTTDM_ADAM, type TdmTrainConfig } from "../qttdm/config.js";
 import type { Scalars } from "../types.js";
 import type { ActionBins } from "../qt/bins.js";
 import { Tdm, type AgentActions, type TdmArch } from "./model.js";

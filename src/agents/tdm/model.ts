@@ -18,7 +18,7 @@ import { ConfigError } from "../../core/errors.js";
 import type { Rng } from "../../core/rng.js";
 import { Dense, Embedding, Mlp, PositionEmbedding, Transformer } from "../../nets/layers.js";
 import { Module } from "../../nets/module.js";
-import type { TdmConfig, TdmSize } from "../config.js";
+import type { TdmConfig, TdmSize } from "../qttdm/config.js";
 import type { ActionBins } from "../qt/bins.js";
 import { KvCache } from "./incremental.js";
 
