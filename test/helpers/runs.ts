@@ -46,12 +46,14 @@ export function latestStep(run: string): number {
   return Number(readFileSync(p, "utf8").trim().slice("step-".length));
 }
 
+const WALL_CLOCK_TAGS = new Set(["charts/SPS", "charts/train_seconds", "planner/ms_per_action"]);
+
 /** metrics.jsonl without what depends on the wall clock or the run's location. */
 export function metricsOf(run: string): unknown[] {
   return readFileSync(join(run, "metrics.jsonl"), "utf8")
     .split("\n")
     .filter((l) => l)
     .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .map(({ wall_time: _, ...r }) => (r.tag === "charts/SPS" || r.tag === "charts/train_seconds" ? { ...r, value: "wall-clock" } : r))
+    .map(({ wall_time: _, ...r }) => (WALL_CLOCK_TAGS.has(r.tag as string) ? { ...r, value: "wall-clock" } : r))
     .map((r) => (r.tag === "run/config" ? { ...r, text: String(r.text).replace(/runsDir: .*\n/, "") } : r));
 }

@@ -35,3 +35,36 @@ describe("DQN presets", () => {
     });
   }
 });
+
+// Every SAC preset trains a tiny run on its env (the hyperparameters stay the preset's except sizes).
+const sacPresets = readdirSync(PRESETS_DIR, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith("/sac.yaml"));
+
+describe("SAC presets", () => {
+  it("exist for the continuous-control envs", () => {
+    expect(sacPresets.sort()).toEqual(["half-cheetah/sac.yaml", "hopper/sac.yaml", "humanoid/sac.yaml", "inverted-pendulum/sac.yaml", "lunarlander-continuous/sac.yaml"]);
+  });
+
+  for (const preset of sacPresets) {
+    it(`${preset} trains a tiny run`, async () => {
+      const config = loadConfig({
+        config: join(PRESETS_DIR, preset),
+        set: [
+          `experiment.runsDir=${mkdtempSync(join(tmpdir(), "qttdm-preset-"))}`,
+          "experiment.backend=cpu",
+          "experiment.totalSteps=300",
+          "agent.actor.hidden=[16]",
+          "agent.critic.hidden=[16]",
+          "train.learningStarts=100",
+          "train.batchSize=16",
+          "replay.capacity=1000",
+          "eval.every=0",
+          "eval.episodes=1",
+        ],
+      });
+      expect(config.agent.kind).toBe("sac");
+      const s = await train({ config, progress: false, print: () => {} });
+      expect(s.updates).toBe(201);
+      expect(Number.isFinite(s.finalEval!.mean)).toBe(true);
+    });
+  }
+});
