@@ -21,8 +21,9 @@ import { loadCheckpoint } from "../train/checkpoint.js";
 import { readRunConfig } from "../train/run-dir.js";
 
 /** One layer of the greedy network, applied in order. Kernels are [in, out], row-major. */
+export type DenseLayer = { kind: "dense"; inDim: number; outDim: number; kernel: Float32Array; bias: Float32Array | null; activation: DenseSpecActivation };
 export type PolicyLayer =
-  | { kind: "dense"; inDim: number; outDim: number; kernel: Float32Array; bias: Float32Array | null; activation: DenseSpecActivation }
+  | DenseLayer
   | { kind: "layerNorm"; dim: number; gamma: Float32Array; beta: Float32Array; eps: number; activation: DenseSpecActivation }
   /** Q = V + A − mean(A) from the same input: value [in, 1], advantage [in, actions]. */
   | { kind: "dueling"; inDim: number; actions: number; value: { kernel: Float32Array; bias: Float32Array }; advantage: { kernel: Float32Array; bias: Float32Array } };
@@ -56,6 +57,7 @@ function mlpLayers(mlp: Mlp): PolicyLayer[] {
 
 function networkLayers(net: QNetwork): PolicyLayer[] {
   const layers = [...mlpLayers(net.encoder), ...(net.head ? mlpLayers(net.head) : [])];
+  if (net.heads > 1) layers.push(averageHeads(layers.pop() as DenseLayer, net.heads));
   if (net.dueling) {
     const { value, advantage } = net.dueling;
     layers.push({
@@ -67,6 +69,23 @@ function networkLayers(net: QNetwork): PolicyLayer[] {
     });
   }
   return layers;
+}
+
+/**
+ * The mean of K linear Q-heads side by side ([in, K·A], head k in columns kA…kA+A−1) is itself one
+ * linear layer [in, A] with the heads' kernels and biases averaged: the exported network acts as the agent.
+ */
+function averageHeads(layer: DenseLayer, heads: number): DenseLayer {
+  const actions = layer.outDim / heads;
+  const kernel = new Float32Array(layer.inDim * actions);
+  const bias = layer.bias ? new Float32Array(actions) : null;
+  for (let k = 0; k < heads; k++) {
+    for (let a = 0; a < actions; a++) {
+      for (let i = 0; i < layer.inDim; i++) kernel[i * actions + a]! += layer.kernel[i * layer.outDim + k * actions + a]! / heads;
+      if (bias) bias[a]! += layer.bias![k * actions + a]! / heads;
+    }
+  }
+  return { ...layer, outDim: actions, kernel, bias };
 }
 
 /**

@@ -230,3 +230,42 @@ describe("DqnAgent", () => {
     });
   });
 });
+
+describe("DqnAgent with an ensemble of Q-heads", () => {
+  it("acts on the heads' mean, reports the spread of their TD errors, and lowers its loss", () => {
+    const a = agent({ network: { hidden: [16, 16], heads: 3 } });
+    const probe = tf.tensor2d(new Rng(4).fillNormal(new Float32Array(8 * OBS)), [8, OBS]);
+    const heads = a.online.applyHeads(probe);
+    expect(heads.shape).toEqual([8, 3, ACTIONS]);
+    expect(a.online.apply(probe).arraySync()).toEqual(tf.mean(heads, 1).arraySync());
+    const replay = source(fixedBatch(new Rng(1)));
+    const first = a.update(replay);
+    expect(first.tdStd).toHaveLength(32);
+    expect(Math.min(...first.tdStd!)).toBeGreaterThan(0);
+    let last = first;
+    for (let i = 0; i < 200; i++) last = a.update(replay);
+    expect(last.scalars["losses/td_loss"]!).toBeLessThan(0.25 * first.scalars["losses/td_loss"]!);
+    a.dispose();
+  });
+
+  it("trains every head from its own target; bootstrap masks that keep no sample leave the network unchanged", () => {
+    const replay = source(fixedBatch(new Rng(2)));
+    const probe = tf.tensor2d(new Rng(4).fillNormal(new Float32Array(8 * OBS)), [8, OBS]);
+    const a = agent({ network: { hidden: [16, 16], heads: 3 } });
+    const before = a.online.applyHeads(probe).arraySync() as number[][][];
+    a.update(replay);
+    const after = a.online.applyHeads(probe).arraySync() as number[][][];
+    for (let k = 0; k < 3; k++) expect(after[0]![k]).not.toEqual(before[0]![k]);
+    a.dispose();
+    const masked = agent({ network: { hidden: [16, 16], heads: 3, headMask: 1e-9 } });
+    const q0 = masked.online.apply(probe).arraySync();
+    const r = masked.update(replay);
+    expect(r.scalars["losses/td_loss"]).toBe(0);
+    expect(masked.online.apply(probe).arraySync()).toEqual(q0);
+    masked.dispose();
+  });
+
+  it("refuses heads with a dueling output", () => {
+    expect(() => agent({ network: { hidden: [16], heads: 2, dueling: true } })).toThrow(/"agent.network.heads": got 2 with agent.network.dueling true/);
+  });
+});

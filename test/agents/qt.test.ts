@@ -130,6 +130,10 @@ describe("QtLearner", () => {
     for (let i = 0; i < 30; i++) last = learner.update(b, b.weights, 1);
     expect(tf.memory().numTensors).toBe(before);
     expect(last.scalars["qt/td_loss"]!).toBeLessThan(first.scalars["qt/td_loss"]!);
+    // Twin heads: the spread of their TD errors is half their Q difference, zero at the zero-initialised start.
+    expect(Array.from(first.tdStd!)).toEqual(new Array(16).fill(0));
+    expect(last.tdStd).toHaveLength(16);
+    expect(Math.max(...last.tdStd!)).toBeGreaterThan(0);
     const withC = learner.update(b, b.weights, 1, { target: new Float32Array(16).fill(1), weight: 0.5 });
     expect(withC.scalars["qt/consistency_loss"]).toBeGreaterThan(0);
     expect(tf.memory().numTensors).toBe(before);

@@ -10,11 +10,13 @@ import { loadCheckpoint } from "../../src/train/checkpoint.js";
 
 export { tinyRun } from "../helpers/runs.js";
 
-/** The three network variants the exporters must reproduce. */
+/** The network variants the exporters must reproduce. */
 export const VARIANTS = [
   ["plain MLP", [] as string[]],
   ["layer norm, dueling, weight average", ["agent.network.layerNorm=true", "agent.network.dueling=true", "agent.average.horizon=50"]],
   ["gelu encoder and head", ["agent.network.activation=gelu", "agent.network.encoderLayers=1"]],
+  // The mean of three linear Q-heads, folded into one output layer.
+  ["ensemble of 3 heads", ["agent.network.heads=3"]],
 ] as const;
 
 /** The agent's greedy Q-values (its weight average where it keeps one) for n observations, computed by the agent's network. */

@@ -10,7 +10,7 @@ const presets = readdirSync(join(PRESETS_DIR, "lunarlander")).filter((f) => f.st
 
 describe("DQN presets", () => {
   it("are all present", () => {
-    expect(presets.sort()).toEqual(["dqn-per.yaml", "dqn-reaper-disrc.yaml", "dqn-reaper.yaml", "dqn-uniform.yaml"]);
+    expect(presets.sort()).toEqual(["dqn-per.yaml", "dqn-reaper-disrc.yaml", "dqn-reaper-ensemble.yaml", "dqn-reaper.yaml", "dqn-uniform.yaml"]);
   });
 
   for (const preset of presets) {

@@ -2,8 +2,10 @@
  * The DQN critic agent: Double DQN (or vanilla) targets, Huber loss, Adam with separate encoder and
  * head learning rates and global-norm clipping, a target network (hard copy or Polyak), ε-greedy
  * exploration on a schedule, optional dueling head, optional DISRC loss scaling, optional value-churn
- * reduction (CHAIN), an optional weight average that the greedy policy acts with, and a choice of
- * the network that the ε-greedy behaviour policy acts with.
+ * reduction (CHAIN), an optional weight average that the greedy policy acts with, a choice of
+ * the network that the ε-greedy behaviour policy acts with, and an optional ensemble of K Q-heads
+ * (each with its own Double-DQN target and bootstrap mask) whose TD-error spread feeds the replay's
+ * `ensemble` reliability.
  */
 import * as tf from "@tensorflow/tfjs";
 import { mean, oneHot } from "../../core/arrays.js";
@@ -37,8 +39,10 @@ interface ChurnReference {
 interface CriticStep {
   loss: number;
   gradNorm: number;
-  /** Per-sample TD error y − Q(s, a). */
+  /** Per-sample TD error y − Q(s, a) (the heads' mean). */
   td: Float32Array;
+  /** Per-sample standard deviation of the heads' TD errors (K > 1). */
+  tdStd: Float32Array | null;
   q: Float32Array;
   tdLoss: number;
   churnLoss: number;
@@ -61,6 +65,10 @@ export class DqnAgent implements Agent {
   private readonly epsilon: EpsilonSchedule;
   private readonly targetUpdate: TargetUpdate;
   private readonly averaging: WeightAverage | null;
+  /** Q-heads K (agent.network.heads). */
+  readonly heads: number;
+  /** Salt of the bootstrap masks, or null when every head trains on every sample. */
+  private readonly maskSalt: number | null;
   /** Gradient updates done. */
   updates = 0;
   /** Running means of the TD and churn losses (churn mode auto), over `count` updates so far. */
@@ -101,6 +109,9 @@ export class DqnAgent implements Agent {
     }
     this.behaviour = ex.network === "target" ? this.target : ex.network === "average" ? this.average! : this.online;
     this.epsilon = new EpsilonSchedule(ex, settings.totalSteps);
+    this.heads = agent.network.heads;
+    // Drawn last, and only with masks, so that every other draw is the same as without them.
+    this.maskSalt = this.heads > 1 && agent.network.headMask < 1 ? rng.integers(0, 2 ** 31) : null;
   }
 
   epsilonAt(step: number): number {
@@ -172,7 +183,7 @@ export class DqnAgent implements Agent {
     scalars["losses/td_loss"] = step.tdLoss;
     scalars["losses/q_values"] = qMean;
     scalars["losses/grad_norm"] = step.gradNorm;
-    return { indices: b.indices, sampledAt: b.sampledAt, info: b.info, tdError: step.td, surprise: surprise ?? undefined, scalars };
+    return { indices: b.indices, sampledAt: b.sampledAt, info: b.info, tdError: step.td, tdStd: step.tdStd ?? undefined, surprise: surprise ?? undefined, scalars };
   }
 
   /** DISRC: trains the surprise model on the batch and returns each transition's surprise S. */
@@ -183,36 +194,69 @@ export class DqnAgent implements Agent {
     return s.surprise;
   }
 
-  /** n-step (Double) DQN targets from the replay's pieces: y = returns + γ^K (1 − done) Q(bootstrapObs, ·). */
-  private tdTargets(b: SampledBatch): tf.Tensor1D {
+  /**
+   * n-step (Double) DQN targets from the replay's pieces: y = returns + γ^K (1 − done) Q(bootstrapObs, ·);
+   * [n], or [n, heads] with an ensemble, each head's from its own online argmax and target values.
+   */
+  private tdTargets(b: SampledBatch): tf.Tensor {
     return tf.tidy(() => {
       const next = tf.tensor2d(b.bootstrapObs, [b.n, this.obsDim]);
       const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
-      return tdTarget(tf.tensor1d(b.returns), discount, this.target.apply(next), this.settings.agent.double ? this.online.apply(next) : null);
+      const returns = tf.tensor1d(b.returns);
+      const double = this.settings.agent.double;
+      if (this.heads === 1) return tdTarget(returns, discount, this.target.apply(next), double ? this.online.apply(next) : null);
+      const target = this.target.applyHeads(next);
+      const best = tf.argMax(double ? this.online.applyHeads(next) : target, 2);
+      const value = tf.sum(tf.mul(target, tf.oneHot(best, this.numActions)), 2);
+      return tf.add(tf.expandDims(returns, 1), tf.mul(tf.expandDims(discount, 1), value));
     });
+  }
+
+  /**
+   * Per-sample loss weights as a tensor: [n], or [n, heads] with an ensemble, where head k's weight is the
+   * sample's times its bootstrap mask, over K (so that the loss keeps the scale of one head's).
+   */
+  private weightTensor(b: SampledBatch, weights: Float32Array): tf.Tensor {
+    if (this.heads === 1) return tf.tensor1d(weights);
+    const K = this.heads;
+    const p = this.settings.agent.network.headMask;
+    const w = new Float32Array(b.n * K);
+    for (let i = 0; i < b.n; i++) {
+      for (let k = 0; k < K; k++) {
+        const kept = this.maskSalt === null || slotUniform(b.indices[i]!, k, this.maskSalt) < p;
+        w[i * K + k] = kept ? weights[i]! / K : 0;
+      }
+    }
+    return tf.tensor2d(w, [b.n, K]);
   }
 
   /** One Adam step on the weighted Huber TD loss, plus the churn term when churn reduction is on. */
   private gradientStep(b: SampledBatch, weights: Float32Array, churn: ChurnReference | null): CriticStep {
     const obs = tf.tensor2d(b.obs, [b.n, this.obsDim]);
     const actions = tf.tensor1d(Int32Array.from(b.action), "int32");
-    const w = tf.tensor1d(weights);
+    const w = this.weightTensor(b, weights);
     const y = this.tdTargets(b);
     const delta = this.settings.agent.huberDelta;
     try {
       const r = this.optimizer.step((): LossOutput => {
-        const q = gatherActions(this.online.apply(obs), actions);
+        // [n], or [n, heads]: each head's Q of the taken action.
+        const q =
+          this.heads === 1
+            ? gatherActions(this.online.apply(obs), actions)
+            : tf.sum(tf.mul(this.online.applyHeads(obs), tf.expandDims(tf.oneHot(actions, this.numActions), 1)), 2);
         const td = tf.sub(y, q);
         const tdLoss = tf.div(tf.sum(tf.mul(w, huber(td, delta))), b.n) as tf.Scalar;
-        if (!churn) return { loss: tdLoss, aux: { td, q } };
+        const aux: Record<string, tf.Tensor> = this.heads === 1 ? { td, q } : { ...headMoments(td), q: tf.mean(q, 1) };
+        if (!churn) return { loss: tdLoss, aux };
         const churnLoss = tf.mean(tf.squaredDifference(this.online.apply(churn.states), churn.before)) as tf.Scalar;
-        return { loss: tf.add(tdLoss, tf.mul(churnLoss, churn.coef)) as tf.Scalar, aux: { td, q, tdLoss, churnLoss } };
+        return { loss: tf.add(tdLoss, tf.mul(churnLoss, churn.coef)) as tf.Scalar, aux: { ...aux, tdLoss, churnLoss } };
       });
       const aux = r.aux as Record<string, Float32Array>;
       return {
         loss: r.loss,
         gradNorm: r.gradNorm,
         td: aux.td!,
+        tdStd: aux.tdStd ?? null,
         q: aux.q!,
         tdLoss: churn ? aux.tdLoss![0]! : r.loss,
         churnLoss: churn ? aux.churnLoss![0]! : 0,
@@ -332,6 +376,23 @@ function loadWeightsSubset(bytes: Uint8Array, params: Map<string, tf.Variable>):
       v.assign(tf.tensor(a.data, a.shape, "float32"));
     }
   });
+}
+
+/** Mean and standard deviation over the heads of per-head TD errors [n, heads]: `td` and `tdStd` [n]. */
+function headMoments(td: tf.Tensor): { td: tf.Tensor; tdStd: tf.Tensor } {
+  const { mean, variance } = tf.moments(td, 1);
+  return { td: mean, tdStd: tf.sqrt(variance) };
+}
+
+/**
+ * A uniform number in [0, 1) fixed by a replay slot, a head and a salt (a 32-bit integer hash), so that a
+ * bootstrap mask needs no storage in the replay and is the same each time the slot is drawn.
+ */
+function slotUniform(slot: number, head: number, salt: number): number {
+  let h = (Math.imul(slot, 0x9e3779b1) ^ Math.imul(head + 1, 0x85ebca77) ^ salt) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return ((h ^ (h >>> 16)) >>> 0) / 2 ** 32;
 }
 
 /** A learning rate as the optimiser takes it: constant, or decayed over the run's updates. */

@@ -14,6 +14,10 @@ export const networkSchema = z
     dueling: z.boolean().default(false).describe("Dueling head: Q = V + A − mean(A)."),
     layerNorm: z.boolean().default(false)
       .describe("Layer-normalise each hidden layer before its activation (Dense → LayerNorm → activation, as PQN's critic): bounds the features the Q output is linear in, against over-estimation runaways."),
+    heads: positiveInt().default(1)
+      .describe("Q-heads K on the shared hidden layers (an ensemble of linear output layers, not with dueling): the policy acts on their mean, each head learns from its own Double-DQN target, and the update reports the per-sample spread of the heads' TD errors as tdStd (replay.reliability: ensemble)."),
+    headMask: z.number().gt(0).max(1).default(1)
+      .describe("Bootstrap masks (Osband et al. 2016): each head trains on a stored transition with this probability, fixed per replay slot and head; 1: every head on every sample."),
   })
   .strict();
 

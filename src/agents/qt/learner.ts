@@ -28,6 +28,8 @@ export interface QtLearnerOptions {
 export interface QtUpdate {
   /** Signed TD error of the last dimension (the Bellman error) per sample, against the mean head. */
   tdError: Float32Array;
+  /** Per-sample standard deviation of the heads' TD errors of the last dimension (twin heads), else null. */
+  tdStd: Float32Array | null;
   scalars: Scalars;
 }
 
@@ -115,6 +117,8 @@ export class QtLearner {
         const qLast = last(qs.length === 1 ? qs[0]! : tf.mul(tf.addN(qs), 1 / qs.length));
         aux.td = tf.sub(last(target), qLast);
         aux.q = qLast;
+        // The heads' TD errors share the target: their spread is that of the heads' Q values.
+        if (qs.length > 1) aux.tdStd = tf.sqrt(tf.moments(tf.stack(qs.map(last), 1), 1).variance);
         return { loss: loss as tf.Scalar, aux };
       });
     } finally {
@@ -131,7 +135,7 @@ export class QtLearner {
     this.targetUpdate.afterUpdate(this.updates);
     const scalars: Scalars = { "qt/td_loss": result.aux.tdLoss![0]!, "qt/q_values": qMean, "qt/grad_norm": result.gradNorm };
     if (result.aux.consistency) scalars["qt/consistency_loss"] = result.aux.consistency[0]!;
-    return { tdError: td, scalars };
+    return { tdError: td, tdStd: (result.aux.tdStd as Float32Array | undefined) ?? null, scalars };
   }
 
   dispose(): void {

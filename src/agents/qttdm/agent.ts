@@ -206,6 +206,7 @@ export class QttdmAgent implements Agent {
     }
 
     let criticTd: Float32Array | null = null;
+    let criticStd: Float32Array | null = null;
     if (this.critic) {
       const scaled = weights.map((w) => w * joint.criticWeight);
       const r = this.critic.update({
@@ -216,10 +217,12 @@ export class QttdmAgent implements Agent {
         sampleObservations: (n) => replay.sampleObservations(n),
       });
       criticTd = r.tdError;
+      criticStd = r.tdStd ?? null;
       for (const [k, v] of Object.entries(r.scalars)) scalars[k.replace(/^losses\//, "critic/")] = v;
     }
 
     let qtTd: Float32Array | null = null;
+    let qtStd: Float32Array | null = null;
     if (this.updates % agent.qt.updateEvery === 0) {
       const consistency =
         joint.consistencyWeight > 0
@@ -227,6 +230,7 @@ export class QttdmAgent implements Agent {
           : undefined;
       const r = this.qt.update(b, weights, joint.qtWeight, consistency);
       qtTd = r.tdError;
+      qtStd = r.tdStd;
       Object.assign(scalars, r.scalars);
     }
 
@@ -236,13 +240,17 @@ export class QttdmAgent implements Agent {
     }
 
     let tdError: Float32Array;
-    if (this.priority === "critic") tdError = criticTd!;
-    else if (this.priority === "qt") tdError = qtTd!;
-    else tdError = criticTd!.map((v, i) => 0.5 * (v + qtTd![i]!));
+    let tdStd: Float32Array | null;
+    if (this.priority === "critic") [tdError, tdStd] = [criticTd!, criticStd];
+    else if (this.priority === "qt") [tdError, tdStd] = [qtTd!, qtStd];
+    else {
+      tdError = criticTd!.map((v, i) => 0.5 * (v + qtTd![i]!));
+      tdStd = criticStd && qtStd ? criticStd.map((v, i) => 0.5 * (v + qtStd![i]!)) : (criticStd ?? qtStd);
+    }
     const main = this.critic ? "critic" : "qt";
     scalars["losses/td_loss"] = scalars[`${main}/td_loss`]!;
     scalars["losses/q_values"] = scalars[`${main}/q_values`]!;
-    return { indices: b.indices, sampledAt: b.sampledAt, info: b.info, tdError, surprise: surprise ?? undefined, scalars };
+    return { indices: b.indices, sampledAt: b.sampledAt, info: b.info, tdError, tdStd: tdStd ?? undefined, surprise: surprise ?? undefined, scalars };
   }
 
   private actionFeatures(b: SampledBatch): Float32Array {
