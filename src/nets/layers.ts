@@ -113,11 +113,12 @@ export class Mlp extends Module {
    * Without layer norms, runs all layers as one differentiable op (`denseStack`).
    * @param x [..., in]
    * @param inputGrad false when x needs no gradient (raw observations): skips computing it
+   * @param paramGrad false when the weights need no gradient (a critic a policy loss differentiates through)
    * @returns [..., out]
    */
-  apply(x: tf.Tensor, inputGrad = true): tf.Tensor {
+  apply(x: tf.Tensor, inputGrad = true, paramGrad = true): tf.Tensor {
     const x2 = (x.rank === 2 ? x : tf.reshape(x, [-1, this.inDim])) as tf.Tensor2D;
-    const y = this.norms.length ? this.applyNormed(x2, inputGrad) : denseStack(x2, this.specs, inputGrad);
+    const y = this.norms.length ? this.applyNormed(x2, inputGrad, paramGrad) : denseStack(x2, this.specs, inputGrad, paramGrad);
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), this.outDim]);
   }
 
@@ -132,10 +133,10 @@ export class Mlp extends Module {
     return h;
   }
 
-  private applyNormed(x: tf.Tensor2D, inputGrad: boolean): tf.Tensor2D {
+  private applyNormed(x: tf.Tensor2D, inputGrad: boolean, paramGrad: boolean): tf.Tensor2D {
     let h = x;
     for (let i = 0; i < this.specs.length; i++) {
-      h = denseStack(h, [this.specs[i]!], i > 0 || inputGrad);
+      h = denseStack(h, [this.specs[i]!], i > 0 || inputGrad, paramGrad);
       const norm = this.norms[i];
       if (norm) h = activate(norm.apply(h), this.activations[i]!) as tf.Tensor2D;
     }

@@ -149,10 +149,10 @@ function forward(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | null, act: Act
   return act === "tanh" ? { y: tf.tanh(z), z: null } : { y: geluValue(z) as tf.Tensor2D, z };
 }
 
-function backward(dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D, y: tf.Tensor2D | null, z: tf.Tensor2D | null, act: Activation, needDx: boolean) {
+function backward(dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D, y: tf.Tensor2D | null, z: tf.Tensor2D | null, act: Activation, needDx: boolean, needDw = true) {
   const dz = activationBackward(dy, y, z, act) as tf.Tensor2D;
   const dx = needDx ? tf.matMul<tf.Tensor2D>(dz, w, false, true) : null;
-  const dw = tf.matMul<tf.Tensor2D>(x, dz, true, false);
+  const dw = needDw ? tf.matMul<tf.Tensor2D>(x, dz, true, false) : null;
   return { dz, dx, dw };
 }
 
@@ -171,13 +171,18 @@ export interface DenseLayerSpec {
  * @param x [n, in]
  * @param layers consecutive layers (kernel shapes must chain)
  * @param inputGrad false when x needs no gradient (e.g. observations): x is then closed over, not an input
+ * @param paramGrad false when the layers' parameters need no gradient (a critic that a policy's loss
+ *   differentiates through): they are then closed over and their weight gradients never computed
  * @returns [n, out of the last layer]
  */
-export function denseStack(x: tf.Tensor2D, layers: readonly DenseLayerSpec[], inputGrad = true): tf.Tensor2D {
+export function denseStack(x: tf.Tensor2D, layers: readonly DenseLayerSpec[], inputGrad = true, paramGrad = true): tf.Tensor2D {
+  if (!inputGrad && !paramGrad) return layers.reduce((h, l) => denseInfer(h, l.w, l.b, l.act), x);
   const params: tf.Tensor[] = [];
-  for (const l of layers) {
-    params.push(l.w);
-    if (l.b) params.push(l.b);
+  if (paramGrad) {
+    for (const l of layers) {
+      params.push(l.w);
+      if (l.b) params.push(l.b);
+    }
   }
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
@@ -217,9 +222,11 @@ export function denseStack(x: tf.Tensor2D, layers: readonly DenseLayerSpec[], in
         let g = dy as tf.Tensor2D;
         for (let i = layers.length - 1; i >= 0; i--) {
           const l = layers[i]!;
-          const r = backward(g, ins[i]!, l.w, outs[i]!, pre[i]!, l.act, i > 0 || inputGrad);
-          if (l.b) grads[--gi] = sumRows(r.dz);
-          grads[--gi] = r.dw;
+          const r = backward(g, ins[i]!, l.w, outs[i]!, pre[i]!, l.act, i > 0 || inputGrad, paramGrad);
+          if (paramGrad) {
+            if (l.b) grads[--gi] = sumRows(r.dz);
+            grads[--gi] = r.dw!;
+          }
           if (r.dx) g = r.dx;
         }
         return inputGrad ? [g, ...grads] : grads;

@@ -35,7 +35,7 @@ describe("dense (fused, custom gradient)", () => {
     });
   }
 
-  it("relu stack equals tfjs autodiff of plain ops, with and without input gradient", () => {
+  it("relu stack equals tfjs autodiff of plain ops, with and without input gradient, and without parameter gradients", () => {
     const rng = new Rng(2);
     const x = tf.variable(randn([6, 5], rng));
     const ws = [randn([5, 7], rng), randn([7, 7], rng), randn([7, 2], rng)].map((t) => tf.variable(t) as tf.Variable<tf.Rank.R2>);
@@ -57,7 +57,11 @@ describe("dense (fused, custom gradient)", () => {
     for (const v of all) expect(tf.max(tf.abs(tf.sub(a.grads[v.name]!, r.grads[v.name]!))).dataSync()[0]).toBeLessThan(1e-4);
     const noX = tf.variableGrads(ours(false), [...ws, ...bs]);
     for (const v of [...ws, ...bs]) expect(tf.max(tf.abs(tf.sub(noX.grads[v.name]!, r.grads[v.name]!))).dataSync()[0]).toBeLessThan(1e-4);
-    tf.dispose([a.value, r.value, noX.value, ...Object.values(a.grads), ...Object.values(r.grads), ...Object.values(noX.grads), ...all]);
+    // Parameters closed over (paramGrad false): the input gradient alone, the same as autodiff's.
+    const onlyX = tf.variableGrads(() => projected(denseStack(x as tf.Variable<tf.Rank.R2>, ws.map((w, i) => ({ w, b: bs[i]!, act: acts[i]! })), true, false), 3), [x]);
+    expect(tf.max(tf.abs(tf.sub(onlyX.grads[x.name]!, r.grads[x.name]!))).dataSync()[0]).toBeLessThan(1e-4);
+    expect(onlyX.value.dataSync()[0]).toBeCloseTo(r.value.dataSync()[0]!, 5);
+    tf.dispose([a.value, r.value, noX.value, onlyX.value, ...Object.values(a.grads), ...Object.values(r.grads), ...Object.values(noX.grads), ...Object.values(onlyX.grads), ...all]);
   });
 
   it("accepts rank-3 inputs", () => {

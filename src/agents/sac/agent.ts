@@ -201,7 +201,8 @@ export class SacAgent implements Agent {
       r = this.actorOptimizer.step(() => {
         const { action, logProb } = this.actor.sample(obs, noise, false);
         const sa = tf.concat([obs, action], 1);
-        const minQ = tf.minimum(this.q1.apply(sa), this.q2.apply(sa)).reshape([n]);
+        // The critics are fixed here: only the gradient to their action input is computed.
+        const minQ = tf.minimum(this.q1.apply(sa, true, false), this.q2.apply(sa, true, false)).reshape([n]);
         return { loss: tf.mean(tf.sub(tf.mul(alpha, logProb), minQ)) as tf.Scalar, aux: { logProb } };
       });
     } finally {
