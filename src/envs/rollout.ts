@@ -1,4 +1,5 @@
 /** Whole-episode rollouts of a fixed policy (`qttdm env rollout`), for smoke tests and baselines. */
+import { mean } from "../core/arrays.js";
 import { ConfigError, show } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { heuristic } from "./box2d/index.js";
@@ -69,10 +70,5 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
   } finally {
     env.close();
   }
-  const mean = (a: ArrayLike<number>) => {
-    let s = 0;
-    for (let i = 0; i < a.length; i++) s += a[i]!;
-    return s / a.length;
-  };
   return { env: opts.env, policy, seed, returns, lengths, terminated, meanReturn: mean(returns), meanLength: mean(lengths) };
 }

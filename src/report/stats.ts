@@ -15,6 +15,7 @@
  * Every random draw comes from the seeded {@link Rng}, so an interval is a pure function of its inputs and
  * seed (it does not reproduce rliable's numpy stream, only its procedure).
  */
+import { mean as meanOfArray } from "../core/arrays.js";
 import { QttdmError, show } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 
@@ -152,12 +153,6 @@ function medianSorted(sorted: Float64Array): number {
   return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function meanOf(data: Float64Array): number {
-  let sum = 0;
-  for (let i = 0; i < data.length; i++) sum += data[i]!;
-  return sum / data.length;
-}
-
 function optimalityGapOf(data: Float64Array, gamma: number): number {
   let sum = 0;
   for (let i = 0; i < data.length; i++) {
@@ -192,7 +187,7 @@ export function iqm(scores: ScoresLike): number {
  * means over runs, which is the same number because every task has the same number of runs.
  */
 export function mean(scores: ScoresLike): number {
-  return meanOf(ScoreMatrix.from(scores, "mean").data);
+  return meanOfArray(ScoreMatrix.from(scores, "mean").data);
 }
 
 /**
@@ -479,7 +474,7 @@ export function aggregate(scores: ScoresLike, opts: AggregateOptions): Aggregate
     const mat = ms[0]!;
     const sorted = mat.sortedValues();
     out[0] = trimmedMeanSorted(sorted);
-    out[1] = meanOf(mat.data);
+    out[1] = meanOfArray(mat.data);
     out[2] = medianSorted(sorted);
     out[3] = optimalityGapOf(mat.data, gamma);
   }, o);
