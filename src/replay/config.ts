@@ -7,15 +7,24 @@
  * buffer in its `ReplaySpec`, so that there is one source of truth for it.
  */
 import { z } from "zod";
+import { ESTIMATORS } from "./reliability/index.js";
+import { SAMPLERS } from "./samplers/index.js";
 
 const unit = () => z.number().min(0).max(1);
+
+/** The names of a registry as a zod enum, and "name: phrase" of each for its description. */
+function choices<K extends string>(registry: Record<K, { describe: string }>): { names: [K, ...K[]]; text: string } {
+  const names = Object.keys(registry) as [K, ...K[]];
+  return { names, text: names.map((k) => `${k}: ${registry[k].describe}`).join("; ") };
+}
+const samplers = choices(SAMPLERS);
+const estimators = choices(ESTIMATORS);
 
 export const replayConfigSchema = z
   .object({
     capacity: z.number().int().min(1).max(2 ** 30).default(1_000_000)
       .describe("Transitions held; the oldest is overwritten when full."),
-    sampler: z.enum(["uniform", "per", "reaper"]).default("reaper")
-      .describe("uniform; per: proportional PER (Schaul et al.); reaper: ReaPER+ annealed |δ|^α(t)·(1−ρ)^β(t)."),
+    sampler: z.enum(samplers.names).default("reaper").describe(`How transitions are drawn. ${samplers.text}.`),
     alpha: unit().default(0.6).describe("PER priority exponent α: P(i) ∝ (|δ_i| + eps)^α."),
     eps: z.number().positive().default(1e-6).describe("Added to |δ| so that no priority is zero (PER and ReaPER+)."),
     isCorrection: z.boolean().default(true)
@@ -30,8 +39,7 @@ export const replayConfigSchema = z
     reaperHorizon: z.number().int().nonnegative().default(1_000_000)
       .describe("Steps over which ReaPER+'s α and β move from start to end, then stay."),
     reaperShape: z.enum(["linear", "cosine"]).default("linear").describe("Shape of the ReaPER+ α/β annealing."),
-    reliability: z.enum(["td-spread", "episode", "ensemble"]).default("td-spread")
-      .describe("Unreliability ρ: td-spread (EMA of TD-error spread across re-evaluations), episode (ReaPER rule), ensemble (critic-head tdStd)."),
+    reliability: z.enum(estimators.names).default("td-spread").describe(`Unreliability ρ estimator. ${estimators.text}.`),
     spreadRate: z.number().gt(0).max(1).default(0.3)
       .describe("EMA rate of the td-spread and ensemble estimators (weight of the newest spread measurement)."),
     nStep: z.number().int().min(1).max(64).default(1)

@@ -57,7 +57,9 @@ const PINNED: Record<string, { first: number[]; digest: string }> = {
   "uniform/episode": { first: [0, 2, 14, 8, 7, 9, 2, 14, 8, 5, 10, 9, 3, 6, 7, 14], digest: "9010017311e896a0" },
   "uniform/ensemble": { first: [0, 2, 14, 8, 7, 9, 2, 14, 8, 5, 10, 9, 3, 6, 7, 14], digest: "556ab79bf83a1ab9" },
   "per/td-spread": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "e867e9a30708c978" },
-  "per/episode": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "4cc9d643b27fe9bb" },
+  // Before the split, PER with the episode estimator never rewrote a leaf after a report (4cc9d643b27fe9bb
+  // with that bug reproduced); now its reports set its leaves as with the other estimators.
+  "per/episode": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "bae31fe206e8b6d8" },
   "per/ensemble": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "4cc0ca9bd3f6aaf3" },
   "reaper/td-spread": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "fbbbcb10a03e481d" },
   "reaper/episode": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "427b06c2e2e463b8" },

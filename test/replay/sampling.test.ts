@@ -62,6 +62,18 @@ describe("sampling", () => {
     expect(chi).toBeLessThan(103.4); // df 63, p = 0.001
   });
 
+  it("PER's priorities follow the reports whatever the reliability estimator", () => {
+    for (const reliability of ["td-spread", "episode", "ensemble"] as const) {
+      const { buf } = filled({ capacity: 64, sampler: "per", alpha: 0.6, reliability }, 16);
+      const all = Int32Array.from({ length: 64 }, (_, i) => i);
+      const td = Float32Array.from(all, (i) => (i % 7) * 0.3 - 1);
+      buf.updatePriorities(all, { tdError: td, tdStd: new Float32Array(64).fill(0.1) });
+      const q = Array.from(td, (d) => Math.pow(Math.abs(d) + 1e-6, 0.6));
+      const sum = q.reduce((a, b) => a + b, 0);
+      for (let i = 0; i < 64; i++) expect(buf.probability(i), reliability).toBeCloseTo(q[i]! / sum, 6);
+    }
+  });
+
   it("anneals the IS β and can switch IS correction off", () => {
     const { buf } = filled({ capacity: 64, sampler: "per", isBetaStart: 0.4, isBetaEnd: 1, isBetaSteps: 100 }, 16);
     const all = Int32Array.from({ length: 64 }, (_, i) => i);
