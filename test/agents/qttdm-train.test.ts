@@ -48,6 +48,7 @@ const PRESETS: { name: string; env: string; evaluate: boolean; actionDims?: numb
   { name: "lunarlander-continuous/qttdm", env: "LunarLanderContinuous-v3", evaluate: false },
   { name: "inverted-pendulum/qttdm", env: "InvertedPendulum-v5", evaluate: true, actionDims: 1 },
   { name: "hopper/qttdm", env: "Hopper-v5", evaluate: false },
+  { name: "half-cheetah/qttdm", env: "HalfCheetah-v5", evaluate: false },
   { name: "humanoid/qttdm", env: "Humanoid-v5", evaluate: true, actionDims: 17 },
 ];
 
