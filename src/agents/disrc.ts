@@ -19,7 +19,11 @@ import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../core/rng.js";
 import { Mlp } from "../nets/layers.js";
 import { Adam } from "../nets/optim.js";
+import { mean } from "../core/arrays.js";
+import type { SampledBatch } from "../replay/buffer.js";
 import type { DisrcConfig } from "./config.js";
+import { lossWeights } from "./td.js";
+import type { Scalars } from "./types.js";
 
 export interface NormalizerState {
   mean: number;
@@ -184,4 +188,25 @@ export class SurpriseModel {
     this.predictor?.dispose();
     this.optimizer?.dispose();
   }
+}
+
+/**
+ * DISRC on one replay batch for a model-free learner: trains the surprise model on it (logging its
+ * scalars) and returns each transition's surprise S and the loss weights w_i · (1 − tanh S_i); without
+ * a model, no surprise and the IS weights.
+ * @param actionFeatures the batch's actions as the model reads them (one-hot, or continuous values)
+ */
+export function surpriseWeights(
+  model: SurpriseModel | null,
+  b: SampledBatch,
+  actionFeatures: () => Float32Array,
+  scalars: Scalars,
+): { surprise: Float32Array | null; weights: Float32Array } {
+  if (!model) return { surprise: null, weights: b.weights };
+  const s = model.update({ n: b.n, obs: b.obs, actionFeatures: actionFeatures(), nextObs: b.nextObs });
+  scalars["disrc/surprise_mean"] = mean(s.surprise);
+  scalars["disrc/prediction_error"] = s.meanError;
+  const weights = lossWeights(b.weights, s.surprise);
+  scalars["disrc/weight_mean"] = mean(weights);
+  return { surprise: s.surprise, weights };
 }

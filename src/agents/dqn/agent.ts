@@ -14,9 +14,9 @@ import type { Rng } from "../../core/rng.js";
 import type { ScheduleSpec } from "../../core/schedule.js";
 import { Adam, type LossOutput } from "../../nets/optim.js";
 import { copyWeights, decodeArrays, loadWeights, saveWeights } from "../../nets/weights.js";
-import { SurpriseModel } from "../disrc.js";
+import { SurpriseModel, surpriseWeights } from "../disrc.js";
 import { EpsilonSchedule } from "../exploration.js";
-import { gatherActions, huber, lossWeights, tdTarget } from "../td.js";
+import { gatherActions, huber, tdTarget } from "../td.js";
 import type { ReplaySpec, SampledBatch } from "../../replay/buffer.js";
 import type { ActMode, Agent, AgentEnvSpec, AgentSettings, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
 import { TargetUpdate, WeightAverage } from "../weight-updates.js";
@@ -164,9 +164,7 @@ export class DqnAgent implements Agent {
   update(replay: ReplaySource): UpdateResult {
     const b = replay.sample(this.settings.batchSize);
     const scalars: Scalars = {};
-    const surprise = this.surprise ? this.observeSurprise(b, scalars) : null;
-    const weights = lossWeights(b.weights, surprise);
-    if (surprise) scalars["disrc/weight_mean"] = mean(weights);
+    const { surprise, weights } = surpriseWeights(this.surprise, b, () => oneHot(b.action, b.n, this.numActions), scalars);
     scalars["charts/learning_rate"] = this.optimizer.learningRate(HEAD_GROUP);
     const churn = this.previous ? this.churnReference(replay) : null;
     const step = this.gradientStep(b, weights, churn);
@@ -184,14 +182,6 @@ export class DqnAgent implements Agent {
     scalars["losses/q_values"] = qMean;
     scalars["losses/grad_norm"] = step.gradNorm;
     return { indices: b.indices, sampledAt: b.sampledAt, info: b.info, tdError: step.td, tdStd: step.tdStd ?? undefined, surprise: surprise ?? undefined, scalars };
-  }
-
-  /** DISRC: trains the surprise model on the batch and returns each transition's surprise S. */
-  private observeSurprise(b: SampledBatch, scalars: Scalars): Float32Array {
-    const s = this.surprise!.update({ n: b.n, obs: b.obs, actionFeatures: oneHot(b.action, b.n, this.numActions), nextObs: b.nextObs });
-    scalars["disrc/surprise_mean"] = mean(s.surprise);
-    scalars["disrc/prediction_error"] = s.meanError;
-    return s.surprise;
   }
 
   /**

@@ -23,8 +23,7 @@ import type { ParamMap } from "../../nets/module.js";
 import { Adam } from "../../nets/optim.js";
 import { loadWeights, saveWeights } from "../../nets/weights.js";
 import type { ReplaySpec, SampledBatch } from "../../replay/buffer.js";
-import { SurpriseModel } from "../disrc.js";
-import { lossWeights } from "../td.js";
+import { SurpriseModel, surpriseWeights } from "../disrc.js";
 import type { ActMode, Agent, AgentEnvSpec, AgentSettings, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
 import { TargetUpdate } from "../weight-updates.js";
 import type { SacConfig } from "./config.js";
@@ -128,9 +127,7 @@ export class SacAgent implements Agent {
   update(replay: ReplaySource): UpdateResult {
     const b = replay.sample(this.settings.batchSize);
     const scalars: Scalars = {};
-    const surprise = this.surprise ? this.observeSurprise(b, scalars) : null;
-    const weights = lossWeights(b.weights, surprise);
-    if (surprise) scalars["disrc/weight_mean"] = mean(weights);
+    const { surprise, weights } = surpriseWeights(this.surprise, b, () => b.action as Float32Array, scalars);
     const critic = this.criticStep(b, weights);
     this.updates += 1;
     const { actor } = this.settings.agent;
@@ -143,14 +140,6 @@ export class SacAgent implements Agent {
     scalars["losses/grad_norm"] = critic.gradNorm;
     scalars["losses/alpha"] = this.alpha;
     return { indices: b.indices, sampledAt: b.sampledAt, info: b.info, tdError: critic.td, tdStd: critic.tdStd, surprise: surprise ?? undefined, scalars };
-  }
-
-  /** DISRC: trains the surprise model on the batch (the action features are the env actions) and returns S. */
-  private observeSurprise(b: SampledBatch, scalars: Scalars): Float32Array {
-    const s = this.surprise!.update({ n: b.n, obs: b.obs, actionFeatures: b.action as Float32Array, nextObs: b.nextObs });
-    scalars["disrc/surprise_mean"] = mean(s.surprise);
-    scalars["disrc/prediction_error"] = s.meanError;
-    return s.surprise;
   }
 
   /** One Adam step of both critics on Σ_j mean(w · (Q_j(s, a) − y)²). */
