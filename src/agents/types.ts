@@ -95,6 +95,11 @@ export interface Agent {
   actScalars(step: number): Scalars;
   state(): AgentState;
   load(state: AgentState): void;
+  /**
+   * Per-sample TD loss of the critic on a batch, without training on it (the learning progress that
+   * replay.bandit's td-loss reward measures); absent where the agent has no such critic.
+   */
+  probeLosses?(batch: SampledBatch): Float32Array;
   /** Number of trainable parameters per component, e.g. {critic: 68_000}. */
   parameterCounts(): Record<string, number>;
   dispose(): void;

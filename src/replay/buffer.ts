@@ -326,6 +326,28 @@ export class ReplayBuffer {
     const refreshed = this.prepare(step);
     const out = this.outputArena(this.recycledSamples, options);
     const { idx, info } = this.draw(n, rng, step, true, refreshed, out);
+    return this.fill(idx, info, out);
+  }
+
+  /**
+   * The stored transitions at `indices` (with n-step pieces, IS weight 1), in fresh memory; the
+   * sampler and its telemetry are left alone. For re-measuring a fixed probe batch (replay.bandit).
+   */
+  gather(indices: Int32Array): SampledBatch {
+    const n = indices.length;
+    for (const i of indices) if (!(i >= 0 && i < this.size)) throw new RangeError(`gather: index ${i} is not a stored transition (size ${this.size})`);
+    const out = new BatchArena();
+    const idx = out.i32(n);
+    idx.set(indices);
+    const weights = out.f32(n).fill(1);
+    const none = () => out.f32(n).fill(NaN);
+    const info: SampleInfo = { step: this.counters.lastStep, alpha: 0, beta: 0, isBeta: 0, refreshed: false, tdAbs: none(), reliability: none(), surprise: none(), weights };
+    return this.fill(idx, info, out);
+  }
+
+  /** The batch of the transitions at idx, its arrays cut from `out`. */
+  private fill(idx: Int32Array, info: SampleInfo, out: BatchArena): SampledBatch {
+    const n = idx.length;
     const st = this.store;
     const d = st.obsDim;
     const w = st.actionWidth;

@@ -20,6 +20,20 @@ function choices<K extends string>(registry: Record<K, { describe: string }>): {
 const samplers = choices(SAMPLERS);
 const estimators = choices(ESTIMATORS);
 
+export const banditSchema = z
+  .object({
+    arms: z.array(z.tuple([unit(), unit()])).min(1)
+      .default([[0.7, 0], [0.7, 0.5], [0.4, 0], [0.4, 0.5], [0.1, 0.5], [0.1, 1]])
+      .describe("The (α, β) pairs the bandit chooses among: α on |δ| + eps, β on the reliability 1 − ρ."),
+    every: z.number().int().min(1).default(1_000).describe("Gradient updates per arm choice (progress td-loss)."),
+    window: z.number().int().min(1).default(20).describe("Choices the sliding-window UCB remembers (older rewards are forgotten: the best arm changes as learning goes on)."),
+    exploration: z.number().min(0).default(1).describe("UCB's c in mean + c·√(ln min(t, window) / n) on rewards scaled by the window's mean |reward|."),
+    progress: z.enum(["td-loss", "eval"]).default("td-loss")
+      .describe("The reward of a choice: td-loss, the drop over its `every` updates of the critic's TD loss on a probe of stored transitions drawn uniformly when it starts (measured before and after on the same transitions; training may sample them too); eval, the change of the evaluation return between consecutive evaluations (a choice then lasts from one evaluation to the next)."),
+    probeSize: z.number().int().min(1).default(256).describe("Transitions in the td-loss probe (progress td-loss)."),
+  })
+  .strict();
+
 export const replayConfigSchema = z
   .object({
     capacity: z.number().int().min(1).max(2 ** 30).default(1_000_000)
@@ -52,6 +66,9 @@ export const replayConfigSchema = z
       .describe("ReaPER+: also rebuild after this many updatePriorities calls (0: only on the triggers above)."),
     sequenceStart: z.enum(["sampler", "uniform"]).default("sampler")
       .describe("How sampleSequences picks window starts: by the configured sampler (with IS weights) or uniformly."),
+    schedule: z.enum(["fixed", "bandit"]).default("fixed")
+      .describe("How ReaPER+'s (α, β) move: fixed, the annealing of reaperAlpha*/reaperBeta* over reaperHorizon; bandit, a sliding-window UCB over replay.bandit.arms, switching every replay.bandit.every updates and rewarded by learning progress (sampler reaper only)."),
+    bandit: banditSchema.prefault({}).describe("The (α, β) bandit of replay.schedule: bandit."),
   })
   .strict();
 

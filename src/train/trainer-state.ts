@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { FileFormatError } from "../core/errors.js";
+import { replayBanditStateSchema } from "./replay-bandit.js";
 
 const count = z.number().int().nonnegative();
 const uint32 = z.number().int().min(0).max(0xffffffff);
@@ -35,6 +36,8 @@ export const trainerStateSchema = z.object({
   trainSeconds: z.number().nonnegative(),
   /** metrics.jsonl and the TensorBoard event files with their lengths (absent in checkpoints before it was kept). */
   logs: z.array(logPosition).optional(),
+  /** The (α, β) bandit's state (replay.schedule: bandit). */
+  bandit: replayBanditStateSchema.optional(),
 });
 
 export type TrainerState = z.infer<typeof trainerStateSchema>;

@@ -20,6 +20,7 @@ import { ReplayBuffer } from "../replay/buffer.js";
 import { sampleTelemetry } from "../replay/telemetry.js";
 import type { Agent, GreedyMode, ReplaySource } from "../agents/types.js";
 import { createAgent, evalModes } from "./agents.js";
+import { ReplayBandit } from "./replay-bandit.js";
 import { updatesDue } from "./cadence.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { Collector } from "./collector.js";
@@ -95,6 +96,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     if (resumed) throw new QttdmError(`cannot resume from ${resumed.dir}: it holds no replay buffer (checkpoint.replay was false)`);
     buffer = new ReplayBuffer(agent.replaySpec(), config.replay);
   }
+  const bandit = config.replay.schedule === "bandit" ? new ReplayBandit(config.replay, buffer, agent, new Rng(seed * 4 + 4)) : null;
   const dir: RunDir = opts.resume !== undefined ? runDirPaths(runRootOf(opts.resume)) : createRunDir(config);
   const lock = lockRunDir(dir.root, print);
   const collector = new Collector(vec, seed);
@@ -113,6 +115,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     rollbackNotes.push(...rollBackLogs(dir.root, t.logs, t.envSteps));
     recordResumeOverrides(dir.root, config, t.envSteps, overrides);
     agent.load(resumed.agent);
+    if (bandit) {
+      if (!t.bandit) throw new QttdmError(`cannot resume from ${resumed.dir}: its trainer state has no replay bandit, which replay.schedule: bandit needs`);
+      bandit.load(t.bandit);
+    }
     collector.restore(t.collector);
     actRng.setState(t.rngs.act);
     replayRng.setState(t.rngs.replay);
@@ -166,6 +172,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       evals: state.evals,
       trainSeconds: trainSeconds(),
       logs: logPositions(dir.root),
+      ...(bandit ? { bandit: bandit.state() } : {}),
     };
     lastCheckpointPath = await saveCheckpoint(dir.checkpointsDir, checkpointName(state.envSteps), {
       trainer: trainerState as unknown as Record<string, unknown>,
@@ -181,6 +188,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     const r = policy(main!);
     logger.scalar("eval/episodic_return", r.mean, state.envSteps);
     logger.scalar("eval/episodic_return_std", r.std, state.envSteps);
+    const choice = bandit?.afterEval(r.mean);
+    if (choice) logger.scalars(choice, state.envSteps);
     const extra: Record<string, EvalResult> = {};
     for (const mode of others) {
       const name = mode.replace(/^greedy-/, "");
@@ -214,6 +223,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 
       const due = updatesDue(before, state.envSteps, cadence);
       for (let r = 0; r < due; r++) {
+        const choice = bandit?.beforeUpdate(state.updates);
+        if (choice) logger.scalars(choice, state.envSteps);
         const upd = agent.update(replaySource);
         buffer.updatePriorities(upd.indices, { tdError: upd.tdError, tdStd: upd.tdStd, surprise: upd.surprise }, upd.sampledAt);
         state.updates += 1;

@@ -229,11 +229,7 @@ export class DqnAgent implements Agent {
     const delta = this.settings.agent.huberDelta;
     try {
       const r = this.optimizer.step((): LossOutput => {
-        // [n], or [n, heads]: each head's Q of the taken action.
-        const q =
-          this.heads === 1
-            ? gatherActions(this.online.apply(obs), actions)
-            : tf.sum(tf.mul(this.online.applyHeads(obs), tf.expandDims(tf.oneHot(actions, this.numActions), 1)), 2);
+        const q = this.takenQ(obs, actions);
         const td = tf.sub(y, q);
         const tdLoss = tf.div(tf.sum(tf.mul(w, huber(td, delta))), b.n) as tf.Scalar;
         const aux: Record<string, tf.Tensor> = this.heads === 1 ? { td, q } : { ...headMoments(td), q: tf.mean(q, 1) };
@@ -255,6 +251,25 @@ export class DqnAgent implements Agent {
       tf.dispose([obs, actions, w, y]);
       if (churn) tf.dispose([churn.states, churn.before]);
     }
+  }
+
+  /** The online Q of the taken actions: [n], or [n, heads] with an ensemble. */
+  private takenQ(obs: tf.Tensor2D, actions: tf.Tensor1D): tf.Tensor {
+    if (this.heads === 1) return gatherActions(this.online.apply(obs), actions);
+    return tf.sum(tf.mul(this.online.applyHeads(obs), tf.expandDims(tf.oneHot(actions, this.numActions), 1)), 2);
+  }
+
+  probeLosses(b: SampledBatch): Float32Array {
+    const losses = tf.tidy(() => {
+      const y = this.tdTargets(b);
+      const obs = tf.tensor2d(b.obs, [b.n, this.obsDim]);
+      const actions = tf.tensor1d(Int32Array.from(b.action), "int32");
+      const perSample = huber(tf.sub(y, this.takenQ(obs, actions)), this.settings.agent.huberDelta);
+      return this.heads === 1 ? perSample : tf.mean(perSample, 1);
+    });
+    const values = losses.dataSync() as Float32Array;
+    losses.dispose();
+    return values;
   }
 
   /** Stops the run on a non-finite loss or Q, or a mean Q outside ±agent.maxAbsQ. */

@@ -181,12 +181,23 @@ export class QttdmAgent implements Agent {
     return this.symlog ? symlog(obs) : obs;
   }
 
+  /** A replay batch as the networks see it (`agent.joint.observations`). */
+  private viewBatch(raw: SampledBatch): SampledBatch {
+    return this.symlog ? { ...raw, obs: symlog(raw.obs), nextObs: symlog(raw.nextObs), bootstrapObs: symlog(raw.bootstrapObs) } : raw;
+  }
+
+  /** The DQN critic's probe losses; a continuous-action agent has no critic to measure. */
+  get probeLosses(): ((b: SampledBatch) => Float32Array) | undefined {
+    const critic = this.critic;
+    return critic ? (b) => critic.probeLosses(this.viewBatch(b)) : undefined;
+  }
+
   update(replay: ReplaySource): UpdateResult {
     const { agent } = this.settings;
     const { joint } = agent;
     this.updates += 1;
     const raw = replay.sample(this.settings.batchSize);
-    const b = this.symlog ? { ...raw, obs: symlog(raw.obs), nextObs: symlog(raw.nextObs), bootstrapObs: symlog(raw.bootstrapObs) } : raw;
+    const b = this.viewBatch(raw);
     const scalars: Scalars = {};
 
     let surprise: Float32Array | null = null;

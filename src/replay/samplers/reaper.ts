@@ -29,6 +29,8 @@ export class ReaperSampler extends PrioritisedSampler {
   private alphaR: number;
   private betaR: number;
   private updatesSinceRefresh = 0;
+  /** Exponents set from outside (replay.schedule: bandit) in place of the annealing schedule, or null. */
+  private chosen: { alpha: number; beta: number } | null = null;
 
   constructor(p: SamplerParts) {
     super(p);
@@ -72,15 +74,24 @@ export class ReaperSampler extends PrioritisedSampler {
     else tree.fixLeaves(indices, count);
   }
 
+  /**
+   * Use these exponents from the next draw on instead of the annealing schedule (null: the schedule
+   * again). A controller choosing them (replay.schedule: bandit) keeps its choice in its own state.
+   */
+  setExponents(exponents: { alpha: number; beta: number } | null): void {
+    this.chosen = exponents && { alpha: exponents.alpha, beta: exponents.beta };
+  }
+
   prepare(step: number): boolean {
     const c = this.config;
-    // Past the horizon use the end values themselves (the schedule's arithmetic may be 1 ulp off).
-    const ended = step >= c.reaperHorizon;
-    const a = ended ? c.reaperAlphaEnd : scheduleValue(this.alphaSpec, step);
-    const b = ended ? c.reaperBetaEnd : scheduleValue(this.betaSpec, step);
+    // Past the horizon use the end values themselves (the schedule's arithmetic may be 1 ulp off);
+    // chosen exponents are exact too.
+    const exact = step >= c.reaperHorizon || this.chosen !== null;
+    const a = this.chosen?.alpha ?? (exact ? c.reaperAlphaEnd : scheduleValue(this.alphaSpec, step));
+    const b = this.chosen?.beta ?? (exact ? c.reaperBetaEnd : scheduleValue(this.betaSpec, step));
     const tol = c.refreshTolerance;
     let due = Math.abs(a - this.alphaR) > tol || Math.abs(b - this.betaR) > tol;
-    if (!due && ended && (a !== this.alphaR || b !== this.betaR)) due = true;
+    if (!due && exact && (a !== this.alphaR || b !== this.betaR)) due = true;
     const beta = Math.max(b, this.betaR);
     if (!due && beta > 0) {
       const drift = this.estimator.drift();
