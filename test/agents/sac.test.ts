@@ -139,6 +139,18 @@ describe("SacAgent", () => {
     a.dispose();
   });
 
+  it("weights its critic loss by DISRC's 1 − tanh(S) when enabled, and reports the surprises", () => {
+    const cfg = sacConfigSchema.parse({ kind: "sac", actor: { hidden: [16] }, critic: { hidden: [16] } });
+    const disrc = disrcSchema.parse({ enabled: true, hidden: [16], latentDim: 4 });
+    const a = new SacAgent({ agent: cfg, disrc, ...RUN_SIZES, batchSize: 32 }, spec, new Rng(3));
+    const r = a.update(source(fixedBatch(new Rng(1))));
+    expect(r.surprise).toHaveLength(32);
+    expect(r.scalars["disrc/weight_mean"]).toBeGreaterThan(0);
+    expect(r.scalars["disrc/weight_mean"]).toBeLessThanOrEqual(1);
+    expect(a.parameterCounts().surprise).toBeGreaterThan(0);
+    a.dispose();
+  });
+
   it("keeps α fixed when entropy.auto is false", () => {
     const a = agent({ entropy: { auto: false, alpha: 0.05 } });
     const replay = source(fixedBatch(new Rng(1)));
