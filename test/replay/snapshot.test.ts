@@ -176,7 +176,10 @@ describe("schema-1 snapshots", () => {
     "reaper-td-spread": "b7695ca9df2641fe",
     "per-nstep3": "a80f4f218eb10497",
     uniform: "e80a89df779f0cd3",
-    "reaper-episode": "7e02ee70c6732b07",
+    // The episode estimator became incremental after these files were made: its state is rebuilt
+    // from the records (every episode re-walked before the next draw), so it goes on differently
+    // (7e02ee70c6732b07 before), within replay.episodeTolerance.
+    "reaper-episode": "c9a4f3bfcb0d1a4a",
     "reaper-ensemble": "9c5cbcaadea69f98",
   };
   for (const [name, digest] of Object.entries(fixtures)) {
