@@ -3,14 +3,15 @@
  * 8 interleaved env copies, episodes of 100–400 steps).
  *
  * Figures: add rate; sample(128) + updatePriorities(128) rounds per second on a full buffer for the
- * uniform, per and reaper samplers (reaper also with the episode estimator), drawing recycled
- * batches as the trainer does (per also with fresh batch memory); sequence draws; the
- * ReaPER+ rebuild cost (ms per rebuild, rebuilds and amortised cost per round in the run, and the
- * amortised cost implied by the default cadence over the default horizon); and the RSS of a fresh
- * process holding a full buffer, measured in a child process with --expose-gc (baseline after
- * imports, then after filling), so nothing else this process allocated is counted. The baseline
- * is Node itself (about 42 MB) plus the modules the buffer imports, mostly zod for its config
- * validation (about 15 MB); `rss_buffer_mb` is what the buffer adds.
+ * uniform, per and reaper samplers (reaper also with the episode estimator, and how many episode
+ * walks and ρ rewrites its lazy scheme did per round), drawing recycled batches as the trainer does
+ * (per also with fresh batch memory); sequence draws; the ReaPER+ rebuild cost (ms per rebuild,
+ * rebuilds and amortised cost per round in the run, and the amortised cost implied by the default
+ * cadence over the default horizon); and the RSS of a fresh process holding a full buffer (reaper
+ * with the td-spread and with the episode estimator), measured in a child process with
+ * --expose-gc (baseline after imports, then after filling), so nothing else this process allocated
+ * is counted. The baseline is Node itself (about 42 MB) plus the modules the buffer imports, mostly
+ * zod for its config validation (about 15 MB); `rss_buffer_mb` is what the buffer adds.
  * Options: --capacity N, --rounds N.
  */
 import { spawnSync } from "node:child_process";
@@ -134,7 +135,7 @@ function rounds(buf: ReplayBuffer, count: number, batch: number, stepOffset: num
 }
 
 /** RSS of a child process holding a full buffer (needs the compiled module; null under a TS loader). */
-function childRss(capacity: number): { baseline: number; full: number; bytes: number } | null {
+function childRss(capacity: number, config: ReplayConfigInput): { baseline: number; full: number; bytes: number } | null {
   const self = import.meta.url;
   if (!self.endsWith(".js")) return null;
   const script = `
@@ -142,7 +143,7 @@ function childRss(capacity: number): { baseline: number; full: number; bytes: nu
     const { ReplayBuffer } = await import(${JSON.stringify(new URL("../replay/buffer.js", self).href)});
     const rss = () => { globalThis.gc(); globalThis.gc(); return process.memoryUsage().rss; };
     const baseline = rss();
-    const buf = new ReplayBuffer(${JSON.stringify(SPEC)}, { capacity: ${capacity}, sampler: "reaper" });
+    const buf = new ReplayBuffer(${JSON.stringify(SPEC)}, { ...${JSON.stringify(config)}, capacity: ${capacity} });
     m.fillSynthetic(buf, ${capacity}, 3);
     const full = rss();
     process.stdout.write(JSON.stringify({ baseline, full, bytes: buf.bytes(), size: buf.size }));
@@ -170,22 +171,27 @@ async function run(ctx: BenchContext): Promise<BenchFigures> {
     const addS = fillSynthetic(buf, capacity);
     fig[`${name}_add_transitions_per_s`] = Math.round(capacity / addS);
     rounds(buf, Math.min(200, count), batch, 0, true); // warm-up (JIT)
-    // The episode rule recomputes whole episodes per update: fewer rounds keep the run short.
-    const n = name === "reaper_episode" ? Math.max(20, Math.floor(count / 20)) : count;
-    const r = rounds(buf, n, batch, 200, true);
+    const before = buf.samplerState();
+    const r = rounds(buf, count, batch, 200, true);
     fig[`${name}_rounds_per_s`] = Math.round(r.perS);
     // Rounds per second of this process's own CPU time: less sensitive to other processes.
     fig[`${name}_rounds_per_cpu_s`] = Math.round(r.perCpuS);
     ctx.log(`${name}: add ${fig[`${name}_add_transitions_per_s`]} transitions/s, sample+update(${batch}) ${Math.round(r.perS)} rounds/s (${Math.round(r.perCpuS)} per CPU-s)`);
     if (name === "per") {
       // Batches in new memory each round (callers that keep batches): the cost of not recycling.
-      const f = rounds(buf, n, batch, 200 + n, false);
+      const f = rounds(buf, count, batch, 200 + count, false);
       fig.per_fresh_batches_rounds_per_s = Math.round(f.perS);
       ctx.log(`per, fresh batch memory each round: ${Math.round(f.perS)} rounds/s`);
     }
+    if (name === "reaper_episode") {
+      const after = buf.samplerState();
+      fig.reaper_episode_walks_per_round = Math.round(((after.walks! - before.walks!) / count) * 100) / 100;
+      fig.reaper_episode_rewrites_per_round = Math.round(((after.rewrites! - before.rewrites!) / count) * 100) / 100;
+      fig.reaper_episode_buffer_bytes_mb = mb(buf.bytes());
+    }
     if (name === "reaper") {
       fig.reaper_refreshes_in_run = r.refreshes;
-      fig.reaper_refresh_amortised_us_per_round = Math.round((r.refreshMs * 1000) / n * 10) / 10;
+      fig.reaper_refresh_amortised_us_per_round = Math.round((r.refreshMs * 1000) / count * 10) / 10;
       const reps = ctx.quick ? 3 : 5;
       const t0 = performance.now();
       for (let k = 0; k < reps; k++) buf.refresh();
@@ -208,16 +214,18 @@ async function run(ctx: BenchContext): Promise<BenchFigures> {
     }
   }
 
-  const rss = childRss(capacity);
-  if (rss) {
+  const rss = childRss(capacity, { sampler: "reaper" });
+  const rssEpisode = childRss(capacity, { sampler: "reaper", reliability: "episode" });
+  if (rss && rssEpisode) {
     fig.rss_mb = mb(rss.full);
     fig.rss_baseline_mb = mb(rss.baseline);
     fig.rss_buffer_mb = mb(rss.full - rss.baseline);
-    fig.rss_method = "child process, --expose-gc, after imports vs after filling a reaper buffer";
+    fig.rss_episode_buffer_mb = mb(rssEpisode.full - rssEpisode.baseline);
+    fig.rss_method = "child process, --expose-gc, after imports vs after filling a reaper buffer (td-spread; episode)";
   } else {
     fig.rss_method = "skipped: needs the compiled module (run from dist)";
   }
-  ctx.log(`RSS: ${fig.rss_mb} MB total, ${fig.rss_buffer_mb} MB for the buffer (accounted ${fig.buffer_bytes_mb} MB)`);
+  ctx.log(`RSS: ${fig.rss_mb} MB total, ${fig.rss_buffer_mb} MB for the buffer (accounted ${fig.buffer_bytes_mb} MB); with the episode estimator ${fig.rss_episode_buffer_mb} MB (accounted ${fig.reaper_episode_buffer_bytes_mb} MB)`);
   return fig;
 }
 

@@ -210,7 +210,10 @@ export class ReplayBuffer {
     for (let j = 0; j < k; j++) {
       this.store.checkContinuity(batch, j);
       const i = this.store.head;
-      if (this.store.added >= this.capacity) this.estimator.evicted(i, this.store.evict(i));
+      if (this.store.added >= this.capacity) {
+        this.estimator.evicting(i, this.store.episodes.slot(this.store.episodeOf(i)));
+        this.store.evict(i);
+      }
       const slot = this.store.write(batch, j);
       this.priorities.reset(i);
       this.estimator.added(i, slot);
@@ -561,7 +564,7 @@ export class ReplayBuffer {
 
   /** Bytes held by the buffer's arrays (columns, statistics, trees, episode table, spare rows). */
   bytes(): number {
-    return this.store.bytes() + (this.tree ? this.tree.bytes() : 0);
+    return this.store.bytes() + (this.tree ? this.tree.bytes() : 0) + this.estimator.bytes();
   }
 
   /** Save everything (data, statistics, the sampler's and estimator's state, config) to `path` atomically. */
@@ -620,7 +623,7 @@ export class ReplayBuffer {
     if (st.actionVec) st.actionVec.set(typed("actionVec", Float32Array, n * st.actionWidth));
     st.pool.importState(get("poolRows") as Float32Array, get("poolFree") as Int32Array);
     const ep: Record<string, ArrayLike<number>> = {};
-    for (const k of ["id", "first", "last", "lastStep", "length", "finished", "total", "free"]) ep[k] = get(`episodes.${k}`);
+    for (const k of ["id", "first", "last", "lastStep", "length", "finished", "free"]) ep[k] = get(`episodes.${k}`);
     st.episodes.importState(ep);
     // Schema 1 kept one flat state and unprefixed sections, whose names the parts still use.
     const state = (header.state ?? {}) as Record<string, unknown>;

@@ -54,6 +54,8 @@ export const replayConfigSchema = z
       .describe("Steps over which ReaPER+'s α and β move from start to end, then stay."),
     reaperShape: z.enum(["linear", "cosine"]).default("linear").describe("Shape of the ReaPER+ α/β annealing."),
     reliability: z.enum(estimators.names).default("td-spread").describe(`Unreliability ρ estimator. ${estimators.text}.`),
+    episodeTolerance: z.number().min(0).max(1).default(0.1)
+      .describe("episode estimator: how far the ρ a priority uses may be from the ReaPER rule applied to the current TD errors (absolute, ρ ∈ [0, 1]); episodes are recomputed lazily within it (docs/algorithms.md). 0: every changed ρ is recomputed before each draw."),
     spreadRate: z.number().gt(0).max(1).default(0.3)
       .describe("EMA rate of the td-spread and ensemble estimators (weight of the newest spread measurement)."),
     nStep: z.number().int().min(1).max(64).default(1)

@@ -5,7 +5,7 @@
  * the latest next-observation of an episode whose following step has not arrived yet).
  */
 
-type Column = Int32Array | Float64Array | Uint8Array | Float32Array;
+type Column = Int32Array | Uint8Array | Float32Array;
 
 function grown<T extends Column>(a: T, length: number): T {
   const b = new (a.constructor as new (n: number) => T)(length);
@@ -82,8 +82,6 @@ export class EpisodeTable {
   lastStep = new Int32Array(64);
   length = new Int32Array(64);
   finished = new Uint8Array(64);
-  /** Σ δ⁺ over the episode's stored transitions (maintained by the `episode` reliability estimator). */
-  total = new Float64Array(64);
   highWater = 0;
   private readonly slotOf = new Map<number, number>();
   private readonly free = new FreeList();
@@ -109,7 +107,6 @@ export class EpisodeTable {
     this.lastStep[s] = step;
     this.length[s] = 1;
     this.finished[s] = 0;
-    this.total[s] = 0;
     return s;
   }
 
@@ -132,11 +129,10 @@ export class EpisodeTable {
     this.lastStep = grown(this.lastStep, n);
     this.length = grown(this.length, n);
     this.finished = grown(this.finished, n);
-    this.total = grown(this.total, n);
   }
 
   /** State for snapshots: the slot columns up to the high-water mark and the free slots. */
-  exportState(): Record<string, Int32Array | Uint8Array | Float64Array> {
+  exportState(): Record<string, Int32Array | Uint8Array> {
     const h = this.highWater;
     return {
       id: this.id.subarray(0, h),
@@ -145,7 +141,6 @@ export class EpisodeTable {
       lastStep: this.lastStep.subarray(0, h),
       length: this.length.subarray(0, h),
       finished: this.finished.subarray(0, h),
-      total: this.total.subarray(0, h),
       free: this.free.items.subarray(0, this.free.top),
     };
   }
@@ -164,7 +159,6 @@ export class EpisodeTable {
     this.lastStep = fill(Int32Array, s.lastStep!);
     this.length = fill(Int32Array, s.length!);
     this.finished = fill(Uint8Array, s.finished!);
-    this.total = fill(Float64Array, s.total!);
     this.highWater = h;
     const free = s.free!;
     this.free.items = new Int32Array(Math.max(16, free.length));

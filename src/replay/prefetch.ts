@@ -29,3 +29,10 @@ export function touch(a: Float32Array | Float64Array, at: Int32Array, n: number,
   }
   sink.value = t;
 }
+
+/** Load one element per cache line of a[from..to] (32-bit elements): a range about to be scanned. */
+export function touchRange(a: Float32Array, from: number, to: number): void {
+  let t = 0;
+  for (let k = from; k <= to; k += 16) t += a[k]!;
+  sink.value = t + a[to]!;
+}

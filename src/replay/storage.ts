@@ -326,7 +326,7 @@ export class TransitionStore {
     const e = this.episodes;
     return (
       this.obs.byteLength + (this.actionVec?.byteLength ?? 0) + this.pool.rows.byteLength +
-      e.id.byteLength * 5 + e.finished.byteLength + e.total.byteLength
+      e.id.byteLength * 5 + e.finished.byteLength
     );
   }
 }

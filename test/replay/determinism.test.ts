@@ -3,7 +3,8 @@
  * wrap-around, draws, priority reports, sequence draws, a moving ReaPER+ schedule) must give
  * exactly the indices, weights and reliabilities recorded here. The digests were computed on the
  * buffer before it was split into samplers and estimators, so they prove that split
- * behaviour-preserving, bit for bit; a change to them must be a deliberate change of behaviour.
+ * behaviour-preserving, bit for bit (except where noted below); a change to them must be a
+ * deliberate change of behaviour.
  */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
@@ -54,15 +55,18 @@ export function scenario(sampler: Sampler, reliability: Reliability): { first: n
 
 const PINNED: Record<string, { first: number[]; digest: string }> = {
   "uniform/td-spread": { first: [0, 2, 14, 8, 7, 9, 2, 14, 8, 5, 10, 9, 3, 6, 7, 14], digest: "924f3d17c7ec3f99" },
-  "uniform/episode": { first: [0, 2, 14, 8, 7, 9, 2, 14, 8, 5, 10, 9, 3, 6, 7, 14], digest: "9010017311e896a0" },
+  // The episode rows: the incremental estimator with its default tolerance (its reliabilities are
+  // within replay.episodeTolerance of the recomputing one's, so these differ from the split's pins).
+  "uniform/episode": { first: [0, 2, 14, 8, 7, 9, 2, 14, 8, 5, 10, 9, 3, 6, 7, 14], digest: "41901bbeed5fc9f0" },
   "uniform/ensemble": { first: [0, 2, 14, 8, 7, 9, 2, 14, 8, 5, 10, 9, 3, 6, 7, 14], digest: "556ab79bf83a1ab9" },
   "per/td-spread": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "e867e9a30708c978" },
   // Before the split, PER with the episode estimator never rewrote a leaf after a report (4cc9d643b27fe9bb
-  // with that bug reproduced); now its reports set its leaves as with the other estimators.
-  "per/episode": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "bae31fe206e8b6d8" },
+  // with that bug reproduced, bae31fe206e8b6d8 fixed); now its reports set its leaves as with the
+  // other estimators.
+  "per/episode": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "44470ac46b4f6721" },
   "per/ensemble": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "4cc0ca9bd3f6aaf3" },
   "reaper/td-spread": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "fbbbcb10a03e481d" },
-  "reaper/episode": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "427b06c2e2e463b8" },
+  "reaper/episode": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "71b79066d605aa45" },
   "reaper/ensemble": { first: [0, 1, 2, 3, 4, 5, 5, 6, 8, 8, 9, 11, 11, 12, 13, 14], digest: "515cf2dadc0bf244" },
 };
 

@@ -43,7 +43,7 @@ export abstract class SpreadEstimator implements ReliabilityEstimator {
     this.values[i * this.w + U] = NaN;
   }
 
-  evicted(i: number): void {
+  evicting(i: number): void {
     const u = this.values[i * this.w + U]!;
     if (u === u) {
       this.unrelSum -= u;
@@ -68,6 +68,10 @@ export abstract class SpreadEstimator implements ReliabilityEstimator {
   }
 
   settle(): void {}
+
+  bytes(): number {
+    return 0;
+  }
 
   prepare(listener: ReliabilityListener): void {
     if (!listener.usesReliability) this.normR = this.currentNorm();

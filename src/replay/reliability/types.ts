@@ -30,14 +30,16 @@ export interface ReliabilityEstimator extends Part {
   check(update: PriorityUpdate): void;
   /** Transition i was written, in episode slot `slot` (its TD error is not reported yet). */
   added(i: number, slot: number): void;
-  /** Transition i (the oldest) was evicted; `slot` is its episode's slot, -1 when the episode left the buffer. */
-  evicted(i: number, slot: number): void;
+  /** Transition i (the oldest, of episode slot `slot`) is about to be evicted; its record is still intact. */
+  evicting(i: number, slot: number): void;
   /** Transition i is reported with TD error `td` (entry b of `update`), before its statistics change. */
   reported(i: number, td: number, b: number, update: PriorityUpdate): void;
   /** After the reports of one updatePriorities call. */
   settle(listener: ReliabilityListener): void;
   /** Before each draw: bring ρ up to date as far as the listener's leaves need. */
   prepare(listener: ReliabilityListener): void;
+  /** Bytes held by the estimator's own arrays. */
+  bytes(): number;
   /** Reliability 1 − ρ_i of stored transition i, as the sampler uses it. */
   reliability(i: number): number;
   /** reliability(idx[b]) into out[b] for b < n. */
