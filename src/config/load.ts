@@ -141,6 +141,19 @@ function switchAgentKind(raw: Raw, kind: unknown): void {
   for (const key of Object.keys(agent)) if (!(key in accepted)) delete agent[key];
 }
 
+/**
+ * The stored config of a run made before the agent section was per kind (its config.yaml holds every
+ * kind's keys with their defaults): drops the agent keys that another registered kind declares and this
+ * run's kind does not. A key that no kind declares stays, to be reported.
+ */
+export function dropOtherKindsAgentKeys(raw: Raw): void {
+  const agent = raw.agent;
+  const kind = agentKindOf(raw);
+  if (!isPlainObject(agent) || typeof kind !== "string" || !listAgentKinds().includes(kind)) return;
+  const own = agentDefinition(kind).schema.shape;
+  for (const key of Object.keys(agent)) if (!(key in own) && kindsAccepting(key, kind).length > 0) delete agent[key];
+}
+
 /** Applies one `a.b.c=value` override; the value is parsed as a YAML scalar (or flow collection). */
 export function applyOverride(raw: Raw, assignment: string): void {
   const where = `--set ${show(assignment)}`;

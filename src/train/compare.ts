@@ -23,7 +23,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { availableParallelism } from "node:os";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import YAML from "yaml";
 import { configToYaml, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { DivergenceError, FileFormatError, QttdmError, show } from "../core/errors.js";
@@ -32,7 +31,7 @@ import { checkpointEnvSteps } from "./checkpoint.js";
 import { writeReport } from "../report/index.js";
 import { readMetricsFile, warnOnStderr, type MetricRecord } from "./metrics-file.js";
 import { meanStd } from "./metrics.js";
-import { DIVERGED_TAG, runStem, timestamp } from "./run-dir.js";
+import { DIVERGED_TAG, readRunConfig, runStem, timestamp } from "./run-dir.js";
 
 export interface CompareOptions {
   configs: string[];
@@ -317,20 +316,16 @@ function locateRun(out: string, runDir: string): string | null {
 }
 
 /**
- * Whether `runDir` was started with the config of `job`. experiment.runsDir is left out: it names the
- * comparison folder where the run was made, which may since have moved.
+ * Whether `runDir` was started with the config of `job`, compared resolved (a config.yaml of an earlier
+ * version, without keys added since or with other agent kinds' keys, reads as what it ran). experiment.runsDir
+ * is left out: it names the comparison folder where the run was made, which may since have moved.
  */
 function sameRunConfig(runDir: string, job: Job): boolean {
-  const configPath = join(runDir, "config.yaml");
-  if (!existsSync(configPath)) return false;
-  const text = readFileSync(configPath, "utf8");
-  const want = configToYaml(job.resolved);
-  if (text === want) return true;
+  if (!existsSync(join(runDir, "config.yaml"))) return false;
   try {
-    const parsed = YAML.parse(text) as { experiment?: { runsDir?: string } } | null;
-    if (!parsed?.experiment) return false;
-    parsed.experiment.runsDir = job.resolved.experiment.runsDir;
-    return YAML.stringify(parsed) === want;
+    const config = readRunConfig(runDir);
+    config.experiment.runsDir = job.resolved.experiment.runsDir;
+    return configToYaml(config) === configToYaml(job.resolved);
   } catch {
     return false;
   }

@@ -5,7 +5,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { applyOverride, configToYaml, parseConfigYaml, validateConfig } from "../config/load.js";
+import { applyOverride, configToYaml, dropOtherKindsAgentKeys, parseConfigYaml, validateConfig } from "../config/load.js";
 import { ConfigError, FileFormatError, QttdmError } from "../core/errors.js";
 import type { Config } from "../config/schema.js";
 
@@ -80,6 +80,7 @@ function readRawRunConfig(file: string): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = parseConfigYaml(readFileSync(file, "utf8"), file);
+    if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) dropOtherKindsAgentKeys(raw as Record<string, unknown>);
     validateConfig(raw);
   } catch (e) {
     if (e instanceof QttdmError) {
