@@ -198,7 +198,8 @@ export class DqnAgent implements Agent {
       const target = this.target.applyHeads(next);
       const best = tf.argMax(double ? this.online.applyHeads(next) : target, 2);
       const value = tf.sum(tf.mul(target, tf.oneHot(best, this.numActions)), 2);
-      return tf.add(tf.expandDims(returns, 1), tf.mul(tf.expandDims(discount, 1), value));
+      // Reshapes rather than expandDims, which the libtorch backend has no kernel for.
+      return tf.add(tf.reshape(returns, [b.n, 1]), tf.mul(tf.reshape(discount, [b.n, 1]), value));
     });
   }
 
@@ -256,7 +257,7 @@ export class DqnAgent implements Agent {
   /** The online Q of the taken actions: [n], or [n, heads] with an ensemble. */
   private takenQ(obs: tf.Tensor2D, actions: tf.Tensor1D): tf.Tensor {
     if (this.heads === 1) return gatherActions(this.online.apply(obs), actions);
-    return tf.sum(tf.mul(this.online.applyHeads(obs), tf.expandDims(tf.oneHot(actions, this.numActions), 1)), 2);
+    return tf.sum(tf.mul(this.online.applyHeads(obs), tf.reshape(tf.oneHot(actions, this.numActions), [obs.shape[0], 1, this.numActions])), 2);
   }
 
   probeLosses(b: SampledBatch): Float32Array {
