@@ -101,6 +101,7 @@ const CASES: Case[] = [
   ["Cast bool→float32", () => tf.cast(boolT([true, false])(), "float32")],
   ["Identity", () => tf.clone(A())],
   ["Reshape", () => tf.reshape(M(), [5, -1])],
+  ["ExpandDims (a Reshape)", () => [tf.expandDims(M(), 1), tf.expandDims(A(), -1)]],
   ["Transpose", () => tf.transpose(M(), [2, 0, 1])],
   ["Transpose then Reshape", () => tf.reshape(tf.transpose(A()), [2, 6])],
   ["Sum", () => tf.sum(M(), [0, 2])],

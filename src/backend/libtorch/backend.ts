@@ -452,6 +452,21 @@ export function registerLibtorch(addon: LibtorchAddon): string[] {
         (backend as LibtorchBackend).execute(name, op, spec, inputs as unknown as Inputs, attrs as unknown as Attrs),
     });
   }
+  // ExpandDims is a Reshape with an axis of size 1 inserted: the addon's Reshape does it.
+  const reshape = names.indexOf("Reshape");
+  if (reshape >= 0) {
+    tf.registerKernel({
+      kernelName: "ExpandDims",
+      backendName: "libtorch",
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const x = (inputs as unknown as Inputs).input!;
+        const dim = (attrs as unknown as { dim: number }).dim;
+        const shape = [...x.shape];
+        shape.splice(dim < 0 ? shape.length + 1 + dim : dim, 0, 1);
+        return (backend as LibtorchBackend).execute("Reshape", reshape, KERNELS.Reshape!, { x }, { shape });
+      },
+    });
+  }
   registered = true;
   return usable;
 }
