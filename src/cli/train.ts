@@ -24,6 +24,7 @@ export const trainCommand: CommandModule<object, Args> = {
       .example("$0 train", `train with configs/${DEFAULT_PRESET}.yaml`)
       .example("$0 train --config lunarlander/dqn-uniform --set experiment.seed=2", "a preset with an override")
       .example("$0 train --print-config --set replay.sampler=per", "show the resolved config")
+      .example("$0 train --config hopper/sac", "another agent kind (dqn, qttdm, sac): keys per kind in docs/configs.md")
       .example("$0 train --resume runs/LunarLander-v3__default__1__2026-11-25T09-30-00", "resume a run")
       .example("$0 train --resume runs/<run> --set experiment.totalSteps=400000", "resume and train longer") as never,
   handler: async (args) => {
