@@ -23,6 +23,11 @@ export function tdTarget(reward: tf.Tensor1D, discount: tf.Tensor1D, qNextTarget
   });
 }
 
+/** γ^K · (1 − done) [n] of a replay batch's n-step pieces: zero where the K-th step terminated (call inside a tidy). */
+export function bootstrapDiscount(b: { discount: Float32Array; done: Uint8Array }): tf.Tensor1D {
+  return tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
+}
+
 /** Per-sample loss weights: IS weight · (1 − tanh(S)) when DISRC supplies surprises S, else the IS weight. */
 export function lossWeights(isWeight: Float32Array, surprise: Float32Array | null): Float32Array {
   if (!surprise) return isWeight;

@@ -133,12 +133,17 @@ function agentKindOf(raw: Raw): unknown {
   return isPlainObject(agent) && agent.kind !== undefined ? agent.kind : listAgentKinds()[0];
 }
 
+/** Drops the keys of `raw`'s agent section that the registered kind `kind` does not accept and `drop` selects. */
+function dropAgentKeys(raw: Raw, kind: unknown, drop: (key: string, kind: string) => boolean): void {
+  const agent = raw.agent;
+  if (!isPlainObject(agent) || typeof kind !== "string" || !listAgentKinds().includes(kind)) return;
+  const accepted = agentDefinition(kind).schema.shape;
+  for (const key of Object.keys(agent)) if (!(key in accepted) && drop(key, kind)) delete agent[key];
+}
+
 /** Before `raw`'s agent kind becomes `kind`: drops the agent keys that `kind` does not accept. */
 function switchAgentKind(raw: Raw, kind: unknown): void {
-  const agent = raw.agent;
-  if (!isPlainObject(agent) || typeof kind !== "string" || kind === agentKindOf(raw) || !listAgentKinds().includes(kind)) return;
-  const accepted = agentDefinition(kind).schema.shape;
-  for (const key of Object.keys(agent)) if (!(key in accepted)) delete agent[key];
+  if (kind !== agentKindOf(raw)) dropAgentKeys(raw, kind, () => true);
 }
 
 /**
@@ -147,11 +152,7 @@ function switchAgentKind(raw: Raw, kind: unknown): void {
  * run's kind does not. A key that no kind declares stays, to be reported.
  */
 export function dropOtherKindsAgentKeys(raw: Raw): void {
-  const agent = raw.agent;
-  const kind = agentKindOf(raw);
-  if (!isPlainObject(agent) || typeof kind !== "string" || !listAgentKinds().includes(kind)) return;
-  const own = agentDefinition(kind).schema.shape;
-  for (const key of Object.keys(agent)) if (!(key in own) && kindsAccepting(key, kind).length > 0) delete agent[key];
+  dropAgentKeys(raw, agentKindOf(raw), (key, kind) => kindsAccepting(key, kind).length > 0);
 }
 
 /** Applies one `a.b.c=value` override; the value is parsed as a YAML scalar (or flow collection). */

@@ -15,8 +15,9 @@ import type { ScheduleSpec } from "../../core/schedule.js";
 import { Adam, type LossOutput } from "../../nets/optim.js";
 import { copyWeights, decodeArrays, loadWeights, saveWeights } from "../../nets/weights.js";
 import { SurpriseModel, surpriseWeights } from "../disrc.js";
+import { requireBlob } from "../state.js";
 import { EpsilonSchedule } from "../exploration.js";
-import { gatherActions, huber, tdTarget } from "../td.js";
+import { bootstrapDiscount, gatherActions, huber, tdTarget } from "../td.js";
 import type { ReplaySpec, SampledBatch } from "../../replay/buffer.js";
 import type { ActMode, Agent, AgentEnvSpec, AgentSettings, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
 import { TargetUpdate, WeightAverage } from "../weight-updates.js";
@@ -191,7 +192,7 @@ export class DqnAgent implements Agent {
   private tdTargets(b: SampledBatch): tf.Tensor {
     return tf.tidy(() => {
       const next = tf.tensor2d(b.bootstrapObs, [b.n, this.obsDim]);
-      const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
+      const discount = bootstrapDiscount(b);
       const returns = tf.tensor1d(b.returns);
       const double = this.settings.agent.double;
       if (this.heads === 1) return tdTarget(returns, discount, this.target.apply(next), double ? this.online.apply(next) : null);
@@ -321,11 +322,7 @@ export class DqnAgent implements Agent {
   }
 
   load(state: AgentState): void {
-    const need = (name: string) => {
-      const blob = state.blobs[name];
-      if (!blob) throw new ConfigError(`agent state has no "${name}" weights (has: ${Object.keys(state.blobs).join(", ")})`);
-      return blob;
-    };
+    const need = (name: string) => requireBlob(state, name);
     loadWeights(need("online"), this.online, this.optimizer, "online weights");
     loadWeights(need("target"), this.target, undefined, "target weights");
     if (this.surprise) {

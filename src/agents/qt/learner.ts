@@ -14,7 +14,7 @@ import type { Rng } from "../../core/rng.js";
 import { Adam } from "../../nets/optim.js";
 import type { SampledBatch } from "../../replay/buffer.js";
 import { QTTDM_ADAM, type QtConfig } from "../qttdm/config.js";
-import { gatherActions, huber, tdTarget } from "../td.js";
+import { bootstrapDiscount, gatherActions, huber, tdTarget } from "../td.js";
 import type { Scalars } from "../types.js";
 import { TargetUpdate } from "../weight-updates.js";
 import type { ActionBins } from "./bins.js";
@@ -71,7 +71,7 @@ export class QtLearner {
     const later = (q: tf.Tensor3D) => tf.reshape(tf.slice(q, [0, 1, 0], [n, N - 1, A]), [n * (N - 1), A]) as tf.Tensor2D;
     const [yLast, inner = null] = tf.tidy((): tf.Tensor2D[] => {
       const next = tf.tensor2d(b.bootstrapObs, [n, D]);
-      const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32"))) as tf.Tensor1D;
+      const discount = bootstrapDiscount(b);
       const first = (q: tf.Tensor3D) => tf.reshape(q, [n, A]) as tf.Tensor2D;
       const y1 = tdTarget(
         tf.tensor1d(b.returns),

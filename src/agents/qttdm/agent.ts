@@ -29,6 +29,7 @@ import type { ReplaySpec, SampledBatch } from "../../replay/buffer.js";
 import { SurpriseModel, SurpriseNormalizer, type NormalizerState } from "../disrc.js";
 import { DqnAgent } from "../dqn/agent.js";
 import { MppiPlanner } from "../planner/mppi.js";
+import { requireBlob } from "../state.js";
 import { ActionBins } from "../qt/bins.js";
 import { QtLearner } from "../qt/learner.js";
 import { TdmLearner } from "../tdm/learner.js";
@@ -298,11 +299,7 @@ export class QttdmAgent implements Agent {
   }
 
   load(state: AgentState): void {
-    const need = (name: string) => {
-      const blob = state.blobs[name];
-      if (!blob) throw new ConfigError(`agent state has no "${name}" weights (has: ${Object.keys(state.blobs).join(", ")}); was it saved by a qttdm agent with the same config?`);
-      return blob;
-    };
+    const need = (name: string) => requireBlob(state, name, "; was it saved by a qttdm agent with the same config?");
     loadWeights(need("qt"), this.qt.online, this.qt.optimizer, "QT weights");
     loadWeights(need("qt_target"), this.qt.target, undefined, "QT target weights");
     loadWeights(need("tdm"), this.tdm.model, this.tdm.optimizer, "TDM weights");

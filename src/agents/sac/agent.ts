@@ -17,13 +17,15 @@ import * as tf from "@tensorflow/tfjs";
 import { mean } from "../../core/arrays.js";
 import { ConfigError, DivergenceError } from "../../core/errors.js";
 import { Rng, type RngState } from "../../core/rng.js";
-import type { Box } from "../../envs/spaces.js";
+import { sampleSpace, type Box } from "../../envs/spaces.js";
 import { Mlp } from "../../nets/layers.js";
 import type { ParamMap } from "../../nets/module.js";
 import { Adam } from "../../nets/optim.js";
 import { loadWeights, saveWeights } from "../../nets/weights.js";
 import type { ReplaySpec, SampledBatch } from "../../replay/buffer.js";
 import { SurpriseModel, surpriseWeights } from "../disrc.js";
+import { requireBlob } from "../state.js";
+import { bootstrapDiscount } from "../td.js";
 import type { ActMode, Agent, AgentEnvSpec, AgentSettings, AgentState, ReplaySource, Scalars, UpdateResult } from "../types.js";
 import { TargetUpdate } from "../weight-updates.js";
 import type { SacConfig } from "./config.js";
@@ -44,9 +46,11 @@ export class SacAgent implements Agent {
   readonly alphaOptimizer: Adam | null;
   readonly surprise: SurpriseModel | null;
   private readonly targets: TargetUpdate[];
-  /** Half the action box's width and its centre, per dimension. */
-  private readonly scale: Float32Array;
-  private readonly bias: Float32Array;
+  /** The twin critics' parameters (one optimiser), their targets', and log α's, as checkpoints name them. */
+  private readonly criticParams: ParamMap;
+  private readonly criticTargetParams: ParamMap;
+  private readonly alphaParams: ParamMap;
+  private readonly actionSpace: Box;
   private readonly targetEntropy: number;
   /** Draws the policy samples of updates (saved in checkpoints). */
   private readonly updateRng: Rng;
@@ -62,19 +66,20 @@ export class SacAgent implements Agent {
     if (!(actor.logStdMin < actor.logStdMax)) {
       throw new ConfigError(`config key "agent.actor.logStdMin": got ${actor.logStdMin}; expected less than agent.actor.logStdMax (${actor.logStdMax})`);
     }
-    const box: Box = spec.actionSpace;
+    const box: Box = (this.actionSpace = spec.actionSpace);
     this.obsDim = spec.observationSpace.shape.reduce((a, b) => a * b, 1);
     this.actionDim = box.shape.reduce((a, b) => a * b, 1);
-    this.scale = new Float32Array(this.actionDim);
-    this.bias = new Float32Array(this.actionDim);
+    // Half the box's width and its centre, per dimension: a = tanh(u)·scale + bias.
+    const scale = new Float32Array(this.actionDim);
+    const bias = new Float32Array(this.actionDim);
     for (let k = 0; k < this.actionDim; k++) {
       const lo = box.low[k]!;
       const hi = box.high[k]!;
       if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new ConfigError(`the sac agent needs a bounded action space; dimension ${k} is [${lo}, ${hi}]`);
-      this.scale[k] = (hi - lo) / 2;
-      this.bias[k] = (hi + lo) / 2;
+      scale[k] = (hi - lo) / 2;
+      bias[k] = (hi + lo) / 2;
     }
-    this.actor = new SquashedGaussianPolicy("sac/actor", this.obsDim, { ...actor, scale: this.scale, bias: this.bias }, rng);
+    this.actor = new SquashedGaussianPolicy("sac/actor", this.obsDim, { ...actor, scale, bias }, rng);
     const qNet = (name: string) => new Mlp(name, this.obsDim + this.actionDim, critic.hidden, 1, rng);
     this.q1 = qNet("sac/q1");
     this.q2 = qNet("sac/q2");
@@ -84,10 +89,12 @@ export class SacAgent implements Agent {
     this.targets = [new TargetUpdate(this.q1, this.q1Target, polyak), new TargetUpdate(this.q2, this.q2Target, polyak)];
     const common = { eps: agent.adamEps, clipNorm: agent.clipNorm };
     this.actorOptimizer = new Adam(this.actor.params(), { ...common, lr: actor.lr });
-    this.criticOptimizer = new Adam(new Map([...this.q1.params(), ...this.q2.params()]), { ...common, lr: critic.lr });
+    this.criticParams = new Map([...this.q1.params(), ...this.q2.params()]);
+    this.criticTargetParams = new Map([...this.q1Target.params(), ...this.q2Target.params()]);
+    this.criticOptimizer = new Adam(this.criticParams, { ...common, lr: critic.lr });
     this.logAlpha = tf.variable(tf.scalar(Math.log(entropy.auto ? entropy.initial : entropy.alpha)), true);
-    const alphaParams: ParamMap = new Map([["sac/log_alpha", this.logAlpha]]);
-    this.alphaOptimizer = entropy.auto ? new Adam(alphaParams, { lr: entropy.lr, eps: agent.adamEps, clipNorm: null }) : null;
+    this.alphaParams = new Map([["sac/log_alpha", this.logAlpha]]);
+    this.alphaOptimizer = entropy.auto ? new Adam(this.alphaParams, { lr: entropy.lr, eps: agent.adamEps, clipNorm: null }) : null;
     this.targetEntropy = entropy.target ?? -this.actionDim;
     this.surprise = disrc.enabled ? new SurpriseModel(disrc, this.obsDim, this.actionDim, rng) : null;
     this.updateRng = rng.spawn();
@@ -103,7 +110,7 @@ export class SacAgent implements Agent {
     if (mode === "explore" && step < this.settings.learningStarts) {
       // Before learning starts, uniform actions over the box (CleanRL, SB3), not the untrained policy's.
       const out = new Float32Array(n * d);
-      for (let i = 0; i < n * d; i++) out[i] = this.bias[i % d]! + this.scale[i % d]! * rng.uniform(-1, 1);
+      for (let i = 0; i < n; i++) out.set(sampleSpace(this.actionSpace, rng) as Float32Array, i * d);
       return out;
     }
     const noise = mode === "explore" ? rng.fillNormal(new Float32Array(n * d)) : null;
@@ -155,8 +162,7 @@ export class SacAgent implements Agent {
       const nextSa = tf.concat([next, action], 1) as tf.Tensor2D;
       const minQ = tf.minimum(this.q1Target.infer(nextSa), this.q2Target.infer(nextSa)).reshape([n]);
       const soft = tf.sub(minQ, tf.mul(alpha, logProb));
-      const discount = tf.mul(tf.tensor1d(b.discount), tf.sub(1, tf.tensor1d(b.done, "float32")));
-      return tf.add(tf.tensor1d(b.returns), tf.mul(discount, soft)) as tf.Tensor1D;
+      return tf.add(tf.tensor1d(b.returns), tf.mul(bootstrapDiscount(b), soft)) as tf.Tensor1D;
     });
     const w = tf.tensor1d(weights);
     try {
@@ -212,9 +218,9 @@ export class SacAgent implements Agent {
   state(): AgentState {
     const blobs: Record<string, Uint8Array> = {
       actor: saveWeights(this.actor, this.actorOptimizer),
-      critic: saveWeights(new Map([...this.q1.params(), ...this.q2.params()]), this.criticOptimizer),
-      critic_target: saveWeights(new Map([...this.q1Target.params(), ...this.q2Target.params()])),
-      alpha: saveWeights(new Map([["sac/log_alpha", this.logAlpha]]), this.alphaOptimizer ?? undefined),
+      critic: saveWeights(this.criticParams, this.criticOptimizer),
+      critic_target: saveWeights(this.criticTargetParams),
+      alpha: saveWeights(this.alphaParams, this.alphaOptimizer ?? undefined),
     };
     if (this.surprise) blobs.surprise = saveWeights(this.surprise.params(), this.surprise.adam ?? undefined);
     const meta = { kind: this.kind, updates: this.updates, updateRng: this.updateRng.state(), surprise: this.surprise?.meta() ?? null };
@@ -222,15 +228,11 @@ export class SacAgent implements Agent {
   }
 
   load(state: AgentState): void {
-    const need = (name: string) => {
-      const blob = state.blobs[name];
-      if (!blob) throw new ConfigError(`agent state has no "${name}" weights (has: ${Object.keys(state.blobs).join(", ")}); is it a sac checkpoint?`);
-      return blob;
-    };
+    const need = (name: string) => requireBlob(state, name, "; is it a sac checkpoint?");
     loadWeights(need("actor"), this.actor, this.actorOptimizer, "actor weights");
-    loadWeights(need("critic"), new Map([...this.q1.params(), ...this.q2.params()]), this.criticOptimizer, "critic weights");
-    loadWeights(need("critic_target"), new Map([...this.q1Target.params(), ...this.q2Target.params()]), undefined, "target critic weights");
-    loadWeights(need("alpha"), new Map([["sac/log_alpha", this.logAlpha]]), this.alphaOptimizer ?? undefined, "temperature");
+    loadWeights(need("critic"), this.criticParams, this.criticOptimizer, "critic weights");
+    loadWeights(need("critic_target"), this.criticTargetParams, undefined, "target critic weights");
+    loadWeights(need("alpha"), this.alphaParams, this.alphaOptimizer ?? undefined, "temperature");
     if (this.surprise) {
       loadWeights(need("surprise"), this.surprise.params(), this.surprise.adam ?? undefined, "surprise model");
       this.surprise.loadMeta(state.meta.surprise as Record<string, unknown>);
