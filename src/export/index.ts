@@ -15,7 +15,8 @@ import { greedyPolicy, type GreedyPolicy } from "./policy.js";
 
 export { greedyPolicy, type GreedyPolicy, type PolicyLayer } from "./policy.js";
 export { policyQValues } from "./forward.js";
-export { onnxModel, onnxRunner, decodeOnnxModel, onnxMetadata, quantizeColumns, ONNX_OPSET, ONNX_IR_VERSION, type OnnxPolicyRunner } from "./onnx.js";
+export { onnxModel, onnxRunner, decodeOnnxModel, onnxMetadata, ONNX_OPSET, ONNX_IR_VERSION, type OnnxPolicyRunner } from "./onnx.js";
+export { quantizeColumns, quantizationPlan, type QuantizationPlan } from "./quantize.js";
 export { tfjsArtifacts, tfjsModel, writeTfjs, tfjsFileHandler, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE } from "./tfjs.js";
 
 export const EXPORT_FORMATS = ["onnx", "tfjs"] as const;

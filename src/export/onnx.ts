@@ -7,17 +7,19 @@
  * outputs `q_values` float32 [batch, actions] and `action` int64 [batch] (ArgMax over the actions, first index on
  * ties).
  *
- * int8 (`int8: true`): every dense layer's kernel is quantised per output column, symmetric
- * (scale = max|w|/127, zero point 0), and its input dynamically per call: DynamicQuantizeLinear → MatMulInteger →
- * Cast → Mul by (input scale × column scales) → Add bias, the pattern ONNX Runtime fuses into
- * `MatMulIntegerToFloat` and then `DynamicQuantizeMatMul`. The input's scale covers the whole batch of a call, so a
- * state's Q-values can depend on what else is in its batch (acting, one state per call, is unaffected).
- * LayerNormalization, activations and the dueling combination stay in float32.
+ * int8 (`int8: true`): the dense products as export/quantize.ts plans them. The first product (it reads the
+ * observations) and the output product are stored as two int8 planes per output column and computed in float32
+ * (DequantizeLinear + Add → Gemm). Each hidden product keeps int8 weights (per output column, symmetric, zero point
+ * 0) and quantises its input per call in two passes, the input and then its rounding residual, each
+ * DynamicQuantizeLinear → MatMulInteger → Cast → Mul by (input scale × column scales): ONNX Runtime fuses each pass
+ * into one DynamicQuantizeMatMul. An input's scale covers the whole batch of a call; the residual pass makes what
+ * that changes negligible (~1/65,000 of the input's range). LayerNormalization, activations and the dueling
+ * combination stay in float32.
  */
 import { readFileSync } from "node:fs";
 import protobuf from "protobufjs";
-import { policyQValues } from "./forward.js";
 import type { GreedyPolicy, PolicyLayer } from "./policy.js";
+import { denseProducts, floatPlan, quantizationPlan, RESIDUAL_STEPS, type QuantizationOptions } from "./quantize.js";
 import type { DenseSpecActivation } from "./types.js";
 
 export const ONNX_OPSET = 17;
@@ -129,7 +131,6 @@ type Attr = number | bigint | string | number[] | { float: number };
 interface NodeJson {
   input: string[];
   output: string[];
-  name: string;
   op_type: string;
   attribute: Record<string, unknown>[];
 }
@@ -193,7 +194,8 @@ class GraphBuilder {
       if (typeof v === "string") return { name, type: ATTR.STRING, s: new TextEncoder().encode(v) };
       return { name, type: ATTR.INT, i: Number(v) };
     });
-    this.nodes.push({ input: inputs, output: outputs, name: this.fresh(`${base}_node`), op_type: op, attribute });
+    // Nodes are unnamed (optional in ONNX; their outputs name them): names cost ~1 KB of a 80 KB int8 model.
+    this.nodes.push({ input: inputs, output: outputs, op_type: op, attribute });
     return outputs;
   }
 
@@ -202,133 +204,9 @@ class GraphBuilder {
   }
 }
 
-/** Per-output-column symmetric int8 quantisation of a row-major [inDim, outDim] kernel: w ≈ q · scale[col]. */
-export function quantizeColumns(kernel: Float32Array, inDim: number, outDim: number): { q: Int8Array; scale: Float32Array } {
-  const scale = new Float32Array(outDim);
-  for (let j = 0; j < outDim; j++) {
-    let m = 0;
-    for (let k = 0; k < inDim; k++) m = Math.max(m, Math.abs(kernel[k * outDim + j]!));
-    scale[j] = m > 0 ? m / 127 : 1;
-  }
-  const q = new Int8Array(inDim * outDim);
-  for (let k = 0; k < inDim; k++) {
-    for (let j = 0; j < outDim; j++) q[k * outDim + j] = Math.max(-127, Math.min(127, Math.round(kernel[k * outDim + j]! / scale[j]!)));
-  }
-  return { q, scale };
-}
-
-/**
- * Error-compensated rounding of a kernel to the per-column int8 grid of {@link quantizeColumns} (GPTQ, Frantar et
- * al. 2023, with per-column scales): the input rows are rounded one at a time and each row's rounding error is
- * spread over the rows not yet rounded, weighted by the inverse of the inputs' second-moment matrix
- * H = XᵀX/m (+1% of its mean diagonal), so that X·W_q stays close to X·W on the calibration inputs X [m, inDim]
- * rather than each weight close to its own value.
- * @returns the int8 values and scales (the same scales as plain rounding)
- */
-export function quantizeColumnsCalibrated(kernel: Float32Array, inDim: number, outDim: number, x: Float32Array, m: number): { q: Int8Array; scale: Float32Array } {
-  const { scale } = quantizeColumns(kernel, inDim, outDim);
-  const h = new Float64Array(inDim * inDim);
-  for (let r = 0; r < m; r++) {
-    const row = x.subarray(r * inDim, (r + 1) * inDim);
-    for (let i = 0; i < inDim; i++) {
-      const xi = row[i]!;
-      if (xi === 0) continue; // ReLU outputs are often zero
-      for (let j = 0; j < inDim; j++) h[i * inDim + j] += xi * row[j]!;
-    }
-  }
-  let meanDiag = 0;
-  for (let i = 0; i < inDim; i++) meanDiag += h[i * inDim + i]! / inDim;
-  const damp = 0.01 * (meanDiag > 0 ? meanDiag : 1);
-  for (let i = 0; i < inDim; i++) h[i * inDim + i] = (h[i * inDim + i]! === 0 ? 1 : h[i * inDim + i]!) + damp;
-  const u = upperCholeskyOfInverse(h, inDim);
-  const w = Float64Array.from(kernel);
-  const q = new Int8Array(inDim * outDim);
-  for (let i = 0; i < inDim; i++) {
-    const d = u[i * inDim + i]!;
-    for (let j = 0; j < outDim; j++) {
-      const v = w[i * outDim + j]!;
-      const k = Math.max(-127, Math.min(127, Math.round(v / scale[j]!)));
-      q[i * outDim + j] = k;
-      const e = (v - k * scale[j]!) / d;
-      if (e !== 0) for (let r = i + 1; r < inDim; r++) w[r * outDim + j] -= e * u[i * inDim + r]!;
-    }
-  }
-  return { q, scale };
-}
-
-/** Lower Cholesky factor L (A = LLᵀ) of a symmetric positive-definite [d, d] matrix. */
-function cholesky(a: Float64Array, d: number): Float64Array {
-  const l = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * d + j]!;
-      for (let k = 0; k < j; k++) s -= l[i * d + k]! * l[j * d + k]!;
-      if (i === j) {
-        if (!(s > 0)) throw new Error("ONNX export: the calibration inputs' second-moment matrix is not positive definite");
-        l[i * d + i] = Math.sqrt(s);
-      } else l[i * d + j] = s / l[j * d + j]!;
-    }
-  }
-  return l;
-}
-
-/** U with H⁻¹ = UᵀU (U upper triangular), as GPTQ uses it. */
-function upperCholeskyOfInverse(h: Float64Array, d: number): Float64Array {
-  const l = cholesky(h, d);
-  // L⁻¹ (lower), then H⁻¹ = L⁻ᵀ L⁻¹.
-  const li = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) {
-    li[i * d + i] = 1 / l[i * d + i]!;
-    for (let j = 0; j < i; j++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s += l[i * d + k]! * li[k * d + j]!;
-      li[i * d + j] = -s / l[i * d + i]!;
-    }
-  }
-  const inv = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = i; k < d; k++) s += li[k * d + i]! * li[k * d + j]!;
-      inv[i * d + j] = s;
-      inv[j * d + i] = s;
-    }
-  }
-  const l2 = cholesky(inv, d);
-  const u = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let j = i; j < d; j++) u[i * d + j] = l2[j * d + i]!;
-  return u;
-}
-
-export interface OnnxExportOptions {
-  /** Dynamic int8 quantisation of the dense layers (see the module comment). */
+export interface OnnxExportOptions extends QuantizationOptions {
+  /** int8 dense products as export/quantize.ts plans them (see the module comment); the options below apply to it. */
   int8?: boolean;
-  /** With int8: which dense products to quantise, by their order in the graph (0 = first); default all. */
-  quantize?: (index: number, inDim: number, outDim: number) => boolean;
-  /**
-   * With int8: observations [n, obsDim] to calibrate the rounding on ({@link quantizeColumnsCalibrated}); each
-   * layer's inputs are computed through the layers before it as quantised. Without: plain rounding.
-   */
-  calibration?: { obs: Float32Array; n: number };
-  /**
-   * With calibration: SmoothQuant's migration strength α in (0, 1] for the layers after the first (hidden inputs);
-   * per-input-channel scales max|x|^α / max|w|^(1−α). The first layer's inputs, observations, are not smoothed.
-   */
-  smooth?: number;
-}
-
-/** SmoothQuant scales s_k = max|x_k|^α / max_j|W_kj|^(1−α) (1 where either is zero). */
-function smoothingScales(x: Float32Array, n: number, kernel: Float32Array, inDim: number, outDim: number, alpha: number): Float32Array {
-  const ax = new Float64Array(inDim);
-  for (let i = 0; i < n * inDim; i++) ax[i % inDim] = Math.max(ax[i % inDim]!, Math.abs(x[i]!));
-  const s = new Float32Array(inDim);
-  for (let k = 0; k < inDim; k++) {
-    let aw = 0;
-    for (let j = 0; j < outDim; j++) aw = Math.max(aw, Math.abs(kernel[k * outDim + j]!));
-    const v = ax[k]! > 0 && aw > 0 ? Math.pow(ax[k]!, alpha) / Math.pow(aw, 1 - alpha) : 1;
-    s[k] = Number.isFinite(v) && v > 0 ? v : 1;
-  }
-  return s;
 }
 
 /** `name` = value pairs written to the model's metadata_props (and read back by {@link onnxMetadata}). */
@@ -371,48 +249,34 @@ export function onnxModel(policy: GreedyPolicy, opts: OnnxExportOptions = {}): U
     x = g.one("Mul", [g.one("Sign", [x]), log], { base: "symlog" });
   }
 
-  let denseIndex = 0;
-  // The layers as computed so far (quantised kernels dequantised): the calibration inputs of the next layer.
-  const done: PolicyLayer[] = [];
-  let layerIndex = 0;
-  const dense = (h: string, kernel: Float32Array, bias: Float32Array | null, inDim: number, outDim: number, base: string): string => {
-    const index = denseIndex++;
-    if (!int8 || (opts.quantize && !opts.quantize(index, inDim, outDim))) {
-      const w = g.init(`${base}.kernel`, [inDim, outDim], DataType.FLOAT, kernel);
-      const inputs = [h, w];
-      if (bias) inputs.push(g.init(`${base}.bias`, [outDim], DataType.FLOAT, bias));
-      return g.one("Gemm", inputs, { base });
+  const plan = int8 ? quantizationPlan(policy, opts) : floatPlan(policy);
+  const productOf = new Map(denseProducts(policy).map((p, i) => [p.layer, { ...p, plan: plan.products[i]! }]));
+  const product = (h: string, layer: number, base: string): string => {
+    const { inDim, outDim, plan: p } = productOf.get(layer)!;
+    const bias = p.bias ? [g.init(`${base}.bias`, [outDim], DataType.FLOAT, p.bias)] : [];
+    if (p.kind === "float") return g.one("Gemm", [h, g.init(`${base}.kernel`, [inDim, outDim], DataType.FLOAT, p.kernel), ...bias], { base });
+    const w = g.init(`${base}.kernel_int8`, [inDim, outDim], DataType.INT8, p.weights.q);
+    const wScale = g.init(`${base}.kernel_scale`, [outDim], DataType.FLOAT, p.weights.scale);
+    if (p.kind === "planes") {
+      const first = g.one("DequantizeLinear", [w, wScale], { attrs: { axis: 1 }, base: `${base}.kernel` });
+      const residualScale = g.one("Div", [wScale, g.scalar("residual_steps", RESIDUAL_STEPS)], { base: `${base}.kernel_residual_scale` });
+      const residual = g.init(`${base}.kernel_residual_int8`, [inDim, outDim], DataType.INT8, p.residual);
+      const second = g.one("DequantizeLinear", [residual, residualScale], { attrs: { axis: 1 }, base: `${base}.kernel_residual` });
+      return g.one("Gemm", [h, g.one("Add", [first, second], { base: `${base}.kernel_planes` }), ...bias], { base });
     }
-    const cal = opts.calibration;
-    let input = h;
-    let q: Int8Array;
-    let scale: Float32Array;
-    // Per-input-channel smoothing s (exact: (x / s) · (s ⊙ W) = x · W), from the calibration inputs.
-    let smooth: Float32Array | null = null;
-    if (cal) {
-      const x = policyQValues({ ...policy, layers: done.slice(0, layerIndex) }, cal.obs, cal.n);
-      let w = kernel;
-      if (opts.smooth !== undefined && opts.smooth > 0 && index > 0) {
-        smooth = smoothingScales(x, cal.n, kernel, inDim, outDim, opts.smooth);
-        w = kernel.map((v, i) => v * smooth![Math.floor(i / outDim)]!);
-        for (let i = 0; i < x.length; i++) x[i] = x[i]! / smooth[i % inDim]!;
-        input = g.one("Mul", [h, g.init(`${base}.input_smoothing`, [inDim], DataType.FLOAT, smooth.map((v) => 1 / v))], { base: `${base}.smooth` });
-      }
-      ({ q, scale } = quantizeColumnsCalibrated(w, inDim, outDim, x, cal.n));
-    } else {
-      ({ q, scale } = quantizeColumns(kernel, inDim, outDim));
-    }
-    const l = policy.layers[layerIndex]!;
-    if (l.kind === "dense") done[layerIndex] = { ...l, kernel: Float32Array.from(q, (v, i) => (v * scale[i % outDim]!) / (smooth ? smooth[Math.floor(i / outDim)]! : 1)) };
-    const w = g.init(`${base}.kernel_int8`, [inDim, outDim], DataType.INT8, q);
-    const wScale = g.init(`${base}.kernel_scale`, [outDim], DataType.FLOAT, scale);
-    const wZero = g.init(`${base}.kernel_zero_point`, [outDim], DataType.INT8, new Int8Array(outDim));
-    const [xq, xScale, xZero] = g.node("DynamicQuantizeLinear", [input], { outs: 3, base: `${base}.input_quant` });
-    const acc = g.one("MatMulInteger", [xq!, w, xZero!, wZero], { base: `${base}.matmul_int` });
-    const accF = g.one("Cast", [acc], { attrs: { to: DataType.FLOAT }, base: `${base}.matmul_float` });
-    const s = g.one("Mul", [xScale!, wScale], { base: `${base}.scale` });
-    const y = g.one("Mul", [accF, s], { base: `${base}.dequant` });
-    return bias ? g.one("Add", [y, g.init(`${base}.bias`, [outDim], DataType.FLOAT, bias)], { base }) : y;
+    // One pass: DynamicQuantizeLinear → MatMulInteger → Cast → Mul by (input scale × column scales), the pattern
+    // ONNX Runtime fuses into DynamicQuantizeMatMul.
+    const pass = (input: string, name: string) => {
+      const [xq, xScale, xZero] = g.node("DynamicQuantizeLinear", [input], { outs: 3, base: `${base}.${name}_quant` });
+      const acc = g.one("MatMulInteger", [xq!, w, xZero!], { base: `${base}.${name}_mmi` });
+      const accF = g.one("Cast", [acc], { attrs: { to: DataType.FLOAT }, base: `${base}.${name}_matmul_float` });
+      return { y: g.one("Mul", [accF, g.one("Mul", [xScale!, wScale], { base: `${base}.${name}_scale` })], { base: `${base}.${name}_dequant` }), xq: xq!, xScale: xScale!, xZero: xZero! };
+    };
+    // x: the input, r: its rounding residual.
+    const main = pass(h, "x");
+    const rest = g.one("Sub", [h, g.one("DequantizeLinear", [main.xq, main.xScale, main.xZero], { base: `${base}.x_rounded` })], { base: `${base}.r` });
+    const y = g.one("Add", [main.y, pass(rest, "r").y], { base: `${base}.matmul` });
+    return bias.length ? g.one("Add", [y, bias[0]!], { base }) : y;
   };
 
   const activate = (h: string, act: DenseSpecActivation, base: string): string => {
@@ -434,29 +298,18 @@ export function onnxModel(policy: GreedyPolicy, opts: OnnxExportOptions = {}): U
     }
   };
 
-  policy.layers.forEach((l: PolicyLayer, i) => {
+  plan.policy.layers.forEach((l: PolicyLayer, i) => {
     const base = `layer${i}`;
-    layerIndex = i;
-    done[i] = l;
     if (l.kind === "dense") {
-      x = activate(dense(x, l.kernel, l.bias, l.inDim, l.outDim, `${base}.dense`), l.activation, base);
+      x = activate(product(x, i, `${base}.dense`), l.activation, base);
     } else if (l.kind === "layerNorm") {
       const gamma = g.init(`${base}.gamma`, [l.dim], DataType.FLOAT, l.gamma);
       const beta = g.init(`${base}.beta`, [l.dim], DataType.FLOAT, l.beta);
       x = activate(g.one("LayerNormalization", [x, gamma, beta], { attrs: { axis: -1, epsilon: { float: l.eps } }, base: `${base}.layer_norm` }), l.activation, base);
     } else {
-      // One product for the value and advantage heads ([in, 1 + actions]), split after: with int8, one
-      // DynamicQuantizeLinear feeds one MatMulInteger, as ONNX Runtime's fusion requires.
+      // The value and advantage heads as one product ([in, 1 + actions]), split after.
       const A = l.actions;
-      const kernel = new Float32Array(l.inDim * (1 + A));
-      for (let k = 0; k < l.inDim; k++) {
-        kernel[k * (1 + A)] = l.value.kernel[k]!;
-        kernel.set(l.advantage.kernel.subarray(k * A, (k + 1) * A), k * (1 + A) + 1);
-      }
-      const bias = new Float32Array(1 + A);
-      bias[0] = l.value.bias[0]!;
-      bias.set(l.advantage.bias, 1);
-      const va = dense(x, kernel, bias, l.inDim, 1 + A, `${base}.value_advantage`);
+      const va = product(x, i, `${base}.value_advantage`);
       const split = g.init(`${base}.split`, [2], DataType.INT64, BigInt64Array.of(1n, BigInt(A)));
       const [v, a] = g.node("Split", [va, split], { attrs: { axis: 1 }, outs: 2, base: `${base}.split` });
       const mean = g.one("ReduceMean", [a!], { attrs: { axes: [1], keepdims: 1 }, base: `${base}.advantage_mean` });

@@ -6,7 +6,8 @@ import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
-import { decodeOnnxModel, onnxMetadata, onnxModel, onnxRunner, quantizeColumns } from "../../src/export/onnx.js";
+import { decodeOnnxModel, onnxMetadata, onnxModel, onnxRunner } from "../../src/export/onnx.js";
+import { quantizationPlan, quantizeColumns, refitProduct, residualPlane, residualScale } from "../../src/export/quantize.js";
 import { exportPolicy, keepFloatPredicate } from "../../src/export/index.js";
 import { argmaxRows, policyQValues } from "../../src/export/forward.js";
 import { greedyPolicy } from "../../src/export/policy.js";
@@ -74,6 +75,40 @@ describe("ONNX export", () => {
     expect(Array.from(quantizeColumns(new Float32Array(4), 2, 2).scale)).toEqual([1, 1]); // all-zero columns
   });
 
+  it("two int8 planes hold each weight to within half a step of s / 254", () => {
+    const k = new Rng(1).fillNormal(new Float32Array(64 * 8), 0, 1);
+    const grid = quantizeColumns(k, 64, 8);
+    const r = residualPlane(k, grid, 8);
+    const s2 = residualScale(grid.scale);
+    let worst = 0;
+    for (let i = 0; i < k.length; i++) {
+      const w = grid.q[i]! * grid.scale[i % 8]! + r[i]! * s2[i % 8]!;
+      worst = Math.max(worst, Math.abs(w - k[i]!) / s2[i % 8]!);
+    }
+    expect(worst).toBeLessThanOrEqual(0.5 + 1e-4);
+    expect(Math.max(...Array.from(r, Math.abs))).toBeLessThanOrEqual(127);
+  });
+
+  it("the output refit recovers a linear map from its inputs and outputs", () => {
+    const m = 400, d = 6, o = 3;
+    const rng = new Rng(2);
+    const x = rng.fillNormal(new Float32Array(m * d), 0, 1);
+    const w = rng.fillNormal(new Float32Array(d * o), 0, 1);
+    const b = Float32Array.of(0.5, -1, 2);
+    const y = new Float64Array(m * o);
+    for (let r = 0; r < m; r++) for (let j = 0; j < o; j++) {
+      let s = b[j]!;
+      for (let i = 0; i < d; i++) s += x[r * d + i]! * w[i * o + j]!;
+      y[r * o + j] = s;
+    }
+    // Pulled towards the map itself, the ridge changes nothing; towards zero, it shrinks by ~1e-3 only.
+    const same = refitProduct(x, m, d, y, o, w, b);
+    expectRelClose(same.kernel, w, 1e-5);
+    expectRelClose(same.bias, b, 1e-5);
+    const fromZero = refitProduct(x, m, d, y, o, new Float32Array(d * o), null);
+    expectRelClose(fromZero.kernel, w, 5e-3);
+  });
+
   it("int8 of a 256-256 network: at most 30% of the float32 file, greedy actions agree on ≥ 99% of 10,000 replay states, ONNX Runtime fuses it", async () => {
     const dir = await tinyRun(["agent.network.hidden=[256, 256]", "experiment.totalSteps=400"]);
     const out = join(mkdtempSync(join(tmpdir(), "qttdm-int8-")), "policy-int8.onnx");
@@ -88,16 +123,38 @@ describe("ONNX export", () => {
     expect(lines.join("\n")).toMatch(/int8 vs float32 greedy actions: (99\.\d\d|100\.00)% agree on 10000 states/);
     const m = decodeOnnxModel(int8);
     const ops = m.graph.node.map((nd: { op_type: string }) => nd.op_type);
-    expect(ops.filter((o: string) => o === "MatMulInteger")).toHaveLength(3);
-    expect(ops).toContain("DynamicQuantizeLinear");
+    // The hidden product in two passes (input, residual); the first and output products as two int8 planes.
+    expect(ops.filter((o: string) => o === "MatMulInteger")).toHaveLength(2);
+    expect(ops.filter((o: string) => o === "DynamicQuantizeLinear")).toHaveLength(2);
+    expect(ops.filter((o: string) => o === "DequantizeLinear")).toHaveLength(5);
+    expect(m.graph.initializer.filter((t: { data_type: number }) => t.data_type === 3)).toHaveLength(5); // int8 tensors
     expect(onnxMetadata(int8)["qttdm.weights"]).toBe("int8");
-    // ONNX Runtime's graph optimiser turns each quantised product into one com.microsoft DynamicQuantizeMatMul.
+    // ONNX Runtime's graph optimiser turns each pass into one com.microsoft fused integer product.
     const optimized = join(dirname(out), "optimized.onnx");
     const session = await ort.InferenceSession.create(int8, { optimizedModelFilePath: optimized, logSeverityLevel: 3 });
     await session.release();
     const fused = decodeOnnxModel(new Uint8Array(readFileSync(optimized))).graph.node.map((nd: { op_type: string }) => nd.op_type);
-    expect(fused.filter((o: string) => o === "DynamicQuantizeMatMul")).toHaveLength(3);
+    expect(fused.filter((o: string) => o === "DynamicQuantizeMatMul" || o === "MatMulIntegerToFloat")).toHaveLength(2);
     expect(fused).not.toContain("MatMulInteger");
+  });
+
+  it.each(VARIANTS)("%s: the int8 graph computes its plan's dequantised network", async (_, extra) => {
+    const dir = await tinyRun(extra);
+    const p = await greedyPolicy(dir);
+    const cal = { obs: new Rng(4).fillNormal(new Float32Array(512 * p.obsDim), 0, 1), n: 512 };
+    const opts = { int8: true, calibration: cal, smooth: 0.5 };
+    const plan = quantizationPlan(p, opts);
+    const kinds = plan.products.map((x) => x.kind);
+    expect(kinds[0]).toBe("planes");
+    expect(kinds[kinds.length - 1]).toBe("planes");
+    expect(kinds.slice(1, -1).every((k) => k === "dynamic")).toBe(true);
+    const n = 64;
+    const obs = new Rng(3).fillNormal(new Float32Array(n * p.obsDim), 0, 1);
+    const runner = await onnxRunner(onnxModel(p, opts), p.obsDim);
+    const { q } = await runner.run(obs, n);
+    await runner.release();
+    // Activations are rounded per call in two passes: ~1/65,000 of their range.
+    expectRelClose(q, policyQValues(plan.dequantized, obs, n), 2e-4);
   });
 
   it("int8 with the first and last layers kept float32", async () => {
@@ -107,7 +164,8 @@ describe("ONNX export", () => {
     expect([0, 1, 2].map(keep)).toEqual([false, true, false]); // dense, dense, dueling (value and advantage in one product)
     const bytes = onnxModel(p, { int8: true, quantize: keep });
     const ops = decodeOnnxModel(bytes).graph.node.map((nd: { op_type: string }) => nd.op_type);
-    expect(ops.filter((o: string) => o === "MatMulInteger")).toHaveLength(1);
+    expect(ops.filter((o: string) => o === "MatMulInteger")).toHaveLength(2); // one hidden product, two passes
     expect(ops.filter((o: string) => o === "Gemm")).toHaveLength(2);
+    expect(ops.filter((o: string) => o === "DequantizeLinear")).toHaveLength(1); // the hidden input's rounding, no weight planes
   });
 });
