@@ -7,6 +7,7 @@ import type { Engine } from "../serve/policy.js";
 interface Args {
   checkpoint?: string;
   model?: string;
+  int8: boolean;
   port: unknown;
   host: string;
   batchWindowMs: unknown;
@@ -32,6 +33,7 @@ export const serveCommand: CommandModule<object, Args> = {
     y
       .option("checkpoint", { type: "string", describe: "Run directory or checkpoint whose greedy Q-network to serve (in-process)" })
       .option("model", { type: "string", describe: "An ONNX model written by qttdm export, run by ONNX Runtime" })
+      .option("int8", { type: "boolean", default: false, describe: "--checkpoint: serve the int8 ONNX model qttdm export --int8 would write (built in memory, run by ONNX Runtime)" })
       .option("port", { default: 8000, describe: "TCP port (0: any free port, printed on start)" })
       .option("host", { type: "string", default: "127.0.0.1", describe: "Address to bind; anything but loopback needs --token" })
       .option("batch-window-ms", { default: 1, describe: "Longest wait of a request for others to run with as one batch (0: no batching)" })
@@ -41,6 +43,7 @@ export const serveCommand: CommandModule<object, Args> = {
       .option("engine", { type: "string", choices: ["auto", "arrays", "tfjs"], default: "auto", describe: "--checkpoint: JavaScript arrays, tfjs, or auto (timed at start-up per batch size)" })
       .option("backend", { type: "string", choices: ["auto", "tensorflow", "libtorch", "wasm", "cpu"], default: "auto", describe: "--checkpoint with tfjs: the backend (auto: the fastest available)" })
       .example("$0 serve --checkpoint runs/<run>", "serve a run's greedy policy on 127.0.0.1:8000")
+      .example("$0 serve --checkpoint runs/<run> --int8", "serve its int8 model (as qttdm export --int8 writes it)")
       .example("$0 serve --model policy.onnx --port 9000", "serve an exported model with ONNX Runtime")
       .example(`curl -s localhost:8000/act -H 'content-type: application/json' -d '{"observation": [0,0,0,0,0,0,0,0]}'`, "one action") as never,
   handler: async (args) => {
@@ -59,8 +62,15 @@ export const serveCommand: CommandModule<object, Args> = {
     else if (!isLoopback(args.host)) {
       throw new ConfigError(`--host ${show(args.host)}: binding beyond loopback needs a bearer token (--token or QTTDM_TOKEN); or use --host 127.0.0.1`);
     }
+    if (args.int8 && args.model !== undefined) {
+      throw new ConfigError("serve: --int8 applies to --checkpoint RUN; an exported --model keeps the precision it was exported with (qttdm export --int8)");
+    }
     let policy;
-    if (args.model !== undefined) {
+    if (args.int8) {
+      const [{ greedyPolicy, int8OnnxModel }, { OnnxPolicy }] = await Promise.all([import("../export/index.js"), import("../serve/onnx.js")]);
+      const greedy = await greedyPolicy(args.checkpoint!);
+      policy = await OnnxPolicy.fromBytes(await int8OnnxModel(args.checkpoint!, greedy), `int8 ONNX model of ${greedy.source} (checkpoint ${greedy.checkpoint})`);
+    } else if (args.model !== undefined) {
       const { OnnxPolicy } = await import("../serve/onnx.js");
       policy = await OnnxPolicy.open(args.model);
     } else {

@@ -169,6 +169,16 @@ export function keepFloatPredicate(policy: GreedyPolicy, keep: readonly ("first"
   return (index) => !((keep.includes("first") && index === 0) || (keep.includes("last") && index === count - 1));
 }
 
+/**
+ * The int8 ONNX model of a checkpoint's greedy policy as `qttdm export --int8` writes it (and `qttdm serve
+ * --checkpoint RUN --int8` serves it), calibrated on replay states of a draw of their own (seed 1), apart from the
+ * agreement check's (seed 0).
+ */
+export async function int8OnnxModel(checkpoint: string, policy: GreedyPolicy, keepFloat: readonly ("first" | "last")[] = []): Promise<Uint8Array> {
+  const cal = await replayStates(checkpoint, CALIBRATION_STATES, 1, policy);
+  return onnxModel(policy, { int8: true, calibration: cal, smooth: INT8_SMOOTHING, quantize: keepFloatPredicate(policy, keepFloat) });
+}
+
 const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 
 /** Writes the export and prints what was written (and, for int8, the agreement with float32). */
@@ -197,11 +207,7 @@ export async function exportPolicy(opts: ExportOptions): Promise<ExportResult> {
   const out = opts.out ?? join(run, opts.int8 ? "policy-int8.onnx" : "policy.onnx");
   const fp32 = onnxModel(policy);
   let model = fp32;
-  if (opts.int8) {
-    // Calibration states: a draw of their own (seed 1), apart from the agreement check's (seed 0).
-    const cal = await replayStates(opts.checkpoint, CALIBRATION_STATES, 1, policy);
-    model = onnxModel(policy, { int8: true, calibration: cal, smooth: INT8_SMOOTHING, quantize: keepFloatPredicate(policy, opts.keepFloat ?? []) });
-  }
+  if (opts.int8) model = await int8OnnxModel(opts.checkpoint, policy, opts.keepFloat);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, model);
   const kept = opts.int8 && opts.keepFloat?.length ? `; ${opts.keepFloat.join(" and ")} dense layer${opts.keepFloat.length > 1 ? "s" : ""} kept float32` : "";

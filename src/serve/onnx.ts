@@ -33,14 +33,24 @@ export class OnnxPolicy implements ServePolicy {
    */
   static async open(file: string, opts: { threads?: number } = {}): Promise<OnnxPolicy> {
     if (!existsSync(file)) throw new QttdmError(`--model ${show(file)}: no such file (an ONNX model written by qttdm export)`);
+    return OnnxPolicy.load(file, `--model ${show(file)}`, `ONNX model ${file}`, opts);
+  }
+
+  /** A model held in memory (`qttdm serve --checkpoint RUN --int8` builds one), described as `what`. */
+  static async fromBytes(bytes: Uint8Array, what: string, opts: { threads?: number } = {}): Promise<OnnxPolicy> {
+    return OnnxPolicy.load(bytes, what, what, opts);
+  }
+
+  private static async load(model: string | Uint8Array, where: string, what: string, opts: { threads?: number }): Promise<OnnxPolicy> {
     const ort = await import("onnxruntime-node");
     let session: Session;
     try {
-      session = await ort.InferenceSession.create(file, { intraOpNumThreads: opts.threads ?? 1, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+      const options = { intraOpNumThreads: opts.threads ?? 1, interOpNumThreads: 1, graphOptimizationLevel: "all" as const };
+      session = typeof model === "string" ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
     } catch (e) {
-      throw new QttdmError(`--model ${show(file)}: ONNX Runtime cannot load it: ${String((e as Error).message ?? e).split("\n")[0]}`);
+      throw new QttdmError(`${where}: ONNX Runtime cannot load it: ${String((e as Error).message ?? e).split("\n")[0]}`);
     }
-    const bad = (why: string) => new QttdmError(`--model ${show(file)}: ${why}; expected input "observation" float32 [N, obsDim] and outputs "q_values" float32 [N, actions] (and "action" int64 [N]), as qttdm export writes`);
+    const bad = (why: string) => new QttdmError(`${where}: ${why}; expected input "observation" float32 [N, obsDim] and outputs "q_values" float32 [N, actions] (and "action" int64 [N]), as qttdm export writes`);
     if (!session.inputNames.includes("observation")) throw bad(`inputs ${show(session.inputNames)}`);
     if (!session.outputNames.includes("q_values")) throw bad(`outputs ${show(session.outputNames)}`);
     const inShape = tensorShape(session.inputMetadata, "observation");
@@ -50,7 +60,7 @@ export class OnnxPolicy implements ServePolicy {
     if (typeof obsDim !== "number" || typeof actions !== "number" || inShape!.length !== 2 || qShape!.length !== 2) {
       throw bad(`input shape ${show(inShape)}, q_values shape ${show(qShape)}`);
     }
-    const policy = new OnnxPolicy(ort, session, obsDim, actions, session.outputNames.includes("action"), `ONNX model ${file} (${obsDim} inputs, ${actions} actions), ONNX Runtime ${ort.env.versions.node ?? ""}`.trim());
+    const policy = new OnnxPolicy(ort, session, obsDim, actions, session.outputNames.includes("action"), `${what} (${obsDim} inputs, ${actions} actions), ONNX Runtime ${ort.env.versions.node ?? ""}`.trim());
     // The first run allocates and plans: do it now, not on the first request.
     await policy.run(new Float32Array(obsDim), 1);
     return policy;

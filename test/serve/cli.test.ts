@@ -5,6 +5,7 @@ import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
+import { greedyPolicy, int8OnnxModel, onnxRunner } from "../../src/export/index.js";
 import { CLI, qttdm } from "../helpers/cli.js";
 import { act, sample, send, startServe, stopChild, tinyRun, type Answer } from "./helpers.js";
 
@@ -201,6 +202,25 @@ describe("qttdm serve (child process)", () => {
   });
 });
 
+describe("qttdm serve --checkpoint RUN --int8", () => {
+  it("serves the int8 model qttdm export --int8 writes: same actions and Q-values as that model in ONNX Runtime", async () => {
+    const { child, url, out } = await startServe(["--checkpoint", dir, "--int8"]);
+    children.push(child);
+    expect(out.text).toMatch(/policy: int8 ONNX model of .* \(8 inputs, 4 actions\), ONNX Runtime/);
+    const greedy = await greedyPolicy(dir);
+    const runner = await onnxRunner(await int8OnnxModel(dir, greedy), greedy.obsDim);
+    const observations = Array.from({ length: 16 }, (_, i) => Array.from({ length: 8 }, (_, j) => Math.sin(i * 8 + j)));
+    const r = await act(url, { observations, q_values: true });
+    expect(r.status, r.text).toBe(200);
+    const body = JSON.parse(r.text) as { actions: number[]; q_values: number[][] };
+    const want = await runner.run(Float32Array.from(observations.flat()), 16);
+    await runner.release();
+    expect(body.actions).toEqual(Array.from(want.actions));
+    expect(body.q_values.flat().map((v) => Math.fround(v))).toEqual(Array.from(want.q));
+    stopChild(child);
+  });
+});
+
 describe("qttdm serve: argument errors (one line, exit 2)", () => {
   it.each([
     ["neither policy", [] as string[], /^qttdm: serve: give exactly one of --checkpoint RUN .* or --model FILE\.onnx/],
@@ -209,6 +229,7 @@ describe("qttdm serve: argument errors (one line, exit 2)", () => {
     ["a short token", ["--checkpoint", "x", "--token", "abc"], /^qttdm: --token: got a token of 3 characters, expected 16 to 512/],
     ["a negative window", ["--checkpoint", "x", "--batch-window-ms", "-1"], /^qttdm: --batch-window-ms -1: expected a number of milliseconds from 0 to 1000/],
     ["a bad port", ["--checkpoint", "x", "--port", "70000"], /^qttdm: --port 70000: expected an integer from 0 to 65535/],
+    ["--int8 with --model", ["--model", "y.onnx", "--int8"], /^qttdm: serve: --int8 applies to --checkpoint RUN; an exported --model keeps the precision/],
     ["a missing model file", ["--model", "/nonexistent/p.onnx"], /^qttdm: --model "\/nonexistent\/p\.onnx": no such file/],
   ])("%s", (_, args, message) => {
     const r = qttdm(["serve", ...args]);
