@@ -22,7 +22,7 @@ export const exportCommand: CommandModule<object, Args> = {
       .option("int8", {
         type: "boolean",
         default: false,
-        describe: "ONNX only: int8 dense weights (per output column) with dynamic activation quantisation; prints the greedy-action agreement with float32 on 10,000 replay states",
+        describe: "ONNX only: int8 dense weights per output column (hidden layers: int8 products with dynamic activation quantisation; first and output layers: two int8 planes), calibrated on replay states; prints the greedy-action agreement with float32 on 10,000 replay states",
       })
       .option("keep-float", {
         type: "string",
