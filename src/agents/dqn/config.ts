@@ -28,7 +28,7 @@ export const explorationSchema = z
     fraction: z.number().gt(0).max(1).default(0.12).describe("Fraction of experiment.totalSteps over which ε decays."),
     shape: z.enum(["linear", "cosine"]).default("linear").describe("Shape of the ε decay."),
     network: z.enum(["online", "target", "average"]).default("online")
-      .describe("The critic whose greedy action the ε-greedy behaviour policy takes (dqn agent): online; target (the target network, fixed between hard copies); average (the weight average of agent.average, which must be on). An online critic updated every env step changes its argmax between near-tied actions from one step to the next: on LunarLander-v3 the landed lander then fires its side engines at random and never comes to rest, so training episodes run to the time limit that a frozen copy of the same critic ends in ~300 steps (docs/results.md)."),
+      .describe("The critic whose greedy action the ε-greedy behaviour policy takes (dqn agent): online; target (the target network, fixed between hard copies); average (the weight average of agent.average, which must be on). An online critic updated every env step changes its argmax between near-tied actions from one step to the next: on LunarLander-v3 the landed lander then fires its side engines at random and never comes to rest, so training episodes run to the time limit that a frozen copy of the same critic ends in ~300 steps (docs/history.md)."),
   })
   .strict();
 
