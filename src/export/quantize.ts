@@ -113,8 +113,8 @@ export function dequantize(grid: ColumnGrid, outDim: number, residual?: Int8Arra
 
 /**
  * Error-compensated rounding of a kernel to the per-column int8 grid of {@link quantizeColumns} (GPTQ, Frantar et
- * al. 2023, with per-column scales): the input rows are rounded one at a time and each row's rounding error is
- * spread over the rows not yet rounded, weighted by the inverse of the inputs' second-moment matrix
+ * al. 2023, with per-column scales): the input rows are rounded one at a time, in order of decreasing second
+ * moment, and each row's rounding error is spread over the rows not yet rounded, weighted by the inverse of the inputs' second-moment matrix
  * H = XᵀX/m (+1% of its mean diagonal), so that X·W_q stays close to X·W on the calibration inputs X [m, inDim]
  * rather than each weight close to its own value.
  * @returns the int8 values and scales (the same scales as plain rounding)
@@ -126,15 +126,21 @@ export function quantizeColumnsCalibrated(kernel: Float32Array, inDim: number, o
   for (let i = 0; i < inDim; i++) meanDiag += h[i * inDim + i]! / inDim;
   const damp = 0.01 * (meanDiag > 0 ? meanDiag : 1);
   for (let i = 0; i < inDim; i++) h[i * inDim + i] = (h[i * inDim + i]! === 0 ? 1 : h[i * inDim + i]!) + damp;
-  const u = upperCholeskyOfInverse(h, inDim);
-  const w = Float64Array.from(kernel);
+  // GPTQ's "act order": the inputs with the largest second moments first, while the most rows are left to absorb
+  // their rounding errors (+0.02 to +0.21 points of action agreement on the five LunarLander runs).
+  const order = Array.from({ length: inDim }, (_, i) => i).sort((a, b) => h[b * inDim + b]! - h[a * inDim + a]! || a - b);
+  const hp = new Float64Array(inDim * inDim);
+  for (let i = 0; i < inDim; i++) for (let j = 0; j < inDim; j++) hp[i * inDim + j] = h[order[i]! * inDim + order[j]!]!;
+  const u = upperCholeskyOfInverse(hp, inDim);
+  const w = new Float64Array(inDim * outDim);
+  for (let i = 0; i < inDim; i++) for (let j = 0; j < outDim; j++) w[i * outDim + j] = kernel[order[i]! * outDim + j]!;
   const q = new Int8Array(inDim * outDim);
   for (let i = 0; i < inDim; i++) {
     const d = u[i * inDim + i]!;
     for (let j = 0; j < outDim; j++) {
       const v = w[i * outDim + j]!;
       const k = Math.max(-127, Math.min(127, Math.round(v / scale[j]!)));
-      q[i * outDim + j] = k;
+      q[order[i]! * outDim + j] = k;
       const e = (v - k * scale[j]!) / d;
       if (e !== 0) for (let r = i + 1; r < inDim; r++) w[r * outDim + j] -= e * u[i * inDim + r]!;
     }
