@@ -211,7 +211,7 @@ export async function exportPolicy(opts: ExportOptions): Promise<ExportResult> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, model);
   const kept = opts.int8 && opts.keepFloat?.length ? `; ${opts.keepFloat.join(" and ")} dense layer${opts.keepFloat.length > 1 ? "s" : ""} kept float32` : "";
-  print(`ONNX model (opset 17, ${opts.int8 ? `int8 dense weights, dynamic activation quantisation, rounding calibrated on ${CALIBRATION_STATES} replay states${kept}` : "float32"}) of the ${describe}`);
+  print(`ONNX model (opset 17, ${opts.int8 ? `int8 dense weights (hidden layers: int8 products with dynamic activation quantisation; first and output layers: two int8 planes), calibrated on ${CALIBRATION_STATES} replay states${kept}` : "float32"}) of the ${describe}`);
   print(`written to ${out}: ${kb(model.length)}${opts.int8 ? ` (float32: ${kb(fp32.length)}, ${((100 * model.length) / fp32.length).toFixed(1)}%)` : ""}`);
   if (!opts.int8) return { format, path: out, bytes: model.length, policy };
 

@@ -335,7 +335,7 @@ export function onnxModel(policy: GreedyPolicy, opts: OnnxExportOptions = {}): U
     doc_string:
       `Greedy ${policy.env} policy exported by qttdm from ${policy.source} (checkpoint ${policy.checkpoint}); ` +
       `observation [batch, ${policy.obsDim}] float32${policy.preprocess === "symlog" ? " (symlog applied inside the graph)" : ""} → ` +
-      `q_values [batch, ${policy.actions}] float32 and action [batch] int64 (argmax); ${int8 ? "dense weights int8 per output column, activations quantised dynamically" : "float32 weights"}.`,
+      `q_values [batch, ${policy.actions}] float32 and action [batch] int64 (argmax); ${int8 ? "dense weights int8 per output column (hidden layers: int8 products, activations quantised per call; first and output layers: two int8 planes, float32 compute)" : "float32 weights"}.`,
     graph: {
       name: "qttdm_policy",
       node: g.nodes,
