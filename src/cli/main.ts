@@ -3,6 +3,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { fileSystemError, QttdmError } from "../core/errors.js";
+import { actorCommand } from "./actor.js";
 import { benchCommand } from "./bench.js";
 import { compareCommand } from "./compare.js";
 import { docsCommand } from "./docs.js";
@@ -28,7 +29,8 @@ export function buildCli(argv: string[]) {
     .command(replayCommand)
     .command(docsCommand)
     .command(serveCommand)
-    .demandCommand(1, "Give a command: train, eval, compare, report, export, serve, bench, env or replay (see --help).")
+    .command(actorCommand)
+    .demandCommand(1, "Give a command: train, actor, eval, compare, report, export, serve, bench, env or replay (see --help).")
     .recommendCommands()
     .strict()
     .example("$0 train", "train the default agent (configs/lunarlander/dqn-reaper.yaml)")

@@ -10,6 +10,7 @@ import type { AgentConfig } from "../agents/index.js";
 import "../agents/index.js";
 import { agentUnionSchema } from "../agents/registry.js";
 import { backendConfigShape } from "../backend/index.js";
+import { distributedSchema, redisSchema } from "../distributed/config.js";
 import { replayConfigSchema } from "../replay/config.js";
 
 /** Non-negative integer step counts. */
@@ -76,9 +77,19 @@ export const configSchema = z
     eval: evalSchema.prefault({}).describe("Periodic greedy evaluation."),
     checkpoint: checkpointSchema.prefault({}).describe("Checkpoints for resuming and evaluation."),
     logging: loggingSchema.prefault({}).describe("Metrics, TensorBoard and progress display."),
+    distributed: distributedSchema.prefault({}).describe("Actor processes feeding one learner through Redis (replay.transport: redis; docs/distributed.md)."),
+    redis: redisSchema.prefault({}).describe("The Redis server of replay.transport: redis."),
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.distributed?.actors > 0 && config.replay?.transport !== "redis") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["distributed", "actors"],
+        input: config.distributed.actors,
+        message: `expected 0 with replay.transport = ${JSON.stringify(config.replay?.transport)}; actor processes need replay.transport: redis`,
+      });
+    }
     // A buffer smaller than one batch, or than one n-step return, trains on a handful of transitions.
     // zod runs this even when a field failed its own check; then that field's error is the one to show.
     const { capacity, nStep } = config.replay ?? {};

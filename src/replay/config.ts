@@ -71,6 +71,8 @@ export const replayConfigSchema = z
     schedule: z.enum(["fixed", "bandit"]).default("fixed")
       .describe("How ReaPER+'s (α, β) move: fixed, the annealing of reaperAlpha*/reaperBeta* over reaperHorizon; bandit, a sliding-window UCB over replay.bandit.arms, switching every replay.bandit.every updates and rewarded by learning progress (sampler reaper only)."),
     bandit: banditSchema.prefault({}).describe("The (α, β) bandit of replay.schedule: bandit."),
+    transport: z.enum(["local", "redis"]).default("local")
+      .describe("How transitions reach the buffer: local, collected in the trainer's process; redis, sent by actor processes through a Redis stream to the learner, which owns the buffer (distributed.*, redis.url; docs/distributed.md)."),
   })
   .strict();
 

@@ -21,13 +21,16 @@ export const trainerStateSchema = z.object({
   updates: count,
   episodes: count,
   lastLogStep: count,
+  /** The env positions of the local collector (replay.transport: local). */
   collector: z.object({
     episodeCount: z.array(count),
     nextEpisodeId: count,
     episodeId: z.array(count),
     stepInEpisode: z.array(count),
     actions: z.array(z.array(z.number())),
-  }),
+  }).optional(),
+  /** The distributed learner's counters (replay.transport: redis; actors restart with fresh episodes). */
+  distributed: z.object({ nextEpisodeId: count, nextIncarnation: count, rejectedMessages: count, lostTransitions: count, actorRestarts: count }).optional(),
   rngs: z.object({ act: rng, replay: rng }),
   // A NaN sum (a diverging loss) is written to JSON as null.
   window: z.object({ sums: z.array(z.tuple([z.string(), z.number().nullable().transform((v) => v ?? Number.NaN)])), counts: z.array(z.tuple([z.string(), count])) }),

@@ -21,9 +21,11 @@ import { sampleTelemetry } from "../replay/telemetry.js";
 import type { Agent, GreedyMode, ReplaySource } from "../agents/types.js";
 import { createAgent, evalModes } from "./agents.js";
 import { ReplayBandit } from "./replay-bandit.js";
-import { updatesDue } from "./cadence.js";
+import { DistributedLearner } from "../distributed/learner.js";
+import { rateLimits } from "../distributed/rate-limiter.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { Collector } from "./collector.js";
+import { LocalExperience, type ExperienceSource } from "./experience.js";
 import { evaluate, greedyPolicy, type EvalResult } from "./evaluate.js";
 import { ScalarWindow } from "./metrics.js";
 import { createRunDir, DIVERGED_TAG, recordResumeOverrides, resumeConfig, runDirPaths, runRootOf, type RunDir } from "./run-dir.js";
@@ -83,8 +85,11 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const backend = await selectBackend(config.experiment.backend, config.experiment);
   const seed = experiment.seed;
 
-  // Envs and agent before the run directory: a config they reject leaves no empty run behind.
-  const vec = await makeVectorEnv(config.env.id, config.env.numEnvs, config.env.options);
+  const distributed = config.replay.transport === "redis";
+  if (distributed) rateLimits(config);
+  // Envs and agent before the run directory: a config they reject leaves no empty run behind. A distributed
+  // learner steps no env (its actors do): one copy gives the agent its spaces.
+  const vec = await makeVectorEnv(config.env.id, distributed ? 1 : config.env.numEnvs, config.env.options);
   const evalEnv = await makeEnv(config.env.id, config.env.options);
   const initRng = new Rng(seed * 4 + 1);
   const actRng = new Rng(seed * 4 + 2);
@@ -99,7 +104,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const bandit = config.replay.schedule === "bandit" ? new ReplayBandit(config.replay, buffer, agent, new Rng(seed * 4 + 4)) : null;
   const dir: RunDir = opts.resume !== undefined ? runDirPaths(runRootOf(opts.resume)) : createRunDir(config);
   const lock = lockRunDir(dir.root, print);
-  const collector = new Collector(vec, seed);
+  const local = distributed ? null : new LocalExperience(new Collector(vec, seed), agent, buffer, actRng, cadence);
   // Draws use the update counter as the replay schedule's step (PER β, ReaPER+ α/β annealing).
   // Batches are recycled: an update is done with its batch before the next update draws.
   const replaySource: ReplaySource = {
@@ -119,7 +124,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       if (!t.bandit) throw new QttdmError(`cannot resume from ${resumed.dir}: its trainer state has no replay bandit, which replay.schedule: bandit needs`);
       bandit.load(t.bandit);
     }
-    collector.restore(t.collector);
+    local?.restore(t, resumed.dir);
     actRng.setState(t.rngs.act);
     replayRng.setState(t.rngs.replay);
     window.load(t.window);
@@ -139,6 +144,14 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   } else {
     say(`resuming ${dir.root} at step ${state.envSteps}${overrides.length ? ` with ${overrides.join(" ")}` : ""}`);
     for (const note of rollbackNotes) say(`logs: ${note}`);
+  }
+
+  let source: ExperienceSource;
+  try {
+    source = local ?? (await DistributedLearner.open({ config, runDir: dir.root, buffer, agent, say, resumed: resumedState }));
+  } catch (err) {
+    for (const cleanup of [() => progress?.finish(), () => logger.close(), () => vec.close(), () => evalEnv.close(), () => agent.dispose(), () => lock.release()]) cleanup();
+    throw err;
   }
 
   let stopSignal: StopSignal | null = null;
@@ -166,7 +179,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       updates: state.updates,
       episodes: state.episodes,
       lastLogStep: state.lastLogStep,
-      collector: collector.state(),
+      ...source.state(),
       rngs: { act: actRng.state(), replay: replayRng.state() },
       window: window.state(),
       evals: state.evals,
@@ -207,21 +220,20 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   let interrupted = false;
   let failed = false;
   try {
-    const n = vec.num;
+    let lastSteps = 0;
     while (state.envSteps < experiment.totalSteps) {
-      const actions = agent.act(collector.obs, n, "explore", state.envSteps, actRng);
-      const { batch, result } = collector.step(actions);
-      buffer.add(batch);
+      const collected = await source.collect(state);
       const before = state.envSteps;
-      state.envSteps += n;
-      for (const ep of result.info.episodes) {
+      state.envSteps += collected.steps;
+      if (collected.steps > 0) lastSteps = collected.steps;
+      for (const ep of collected.episodes) {
         state.episodes += 1;
         logger.scalar("charts/episodic_return", ep.return, state.envSteps);
         logger.scalar("charts/episodic_length", ep.length, state.envSteps);
         progress?.update(state.envSteps, { episodicReturn: ep.return });
       }
 
-      const due = updatesDue(before, state.envSteps, cadence);
+      const due = source.updatesDue(before, state.envSteps, state.updates);
       for (let r = 0; r < due; r++) {
         const choice = bandit?.beforeUpdate(state.updates);
         if (choice) logger.scalars(choice, state.envSteps);
@@ -244,6 +256,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         const now = performance.now();
         logger.scalars(window.drain(), state.envSteps);
         logger.scalars(agent.actScalars(state.envSteps), state.envSteps);
+        logger.scalars(source.scalars(), state.envSteps);
         logger.scalar("charts/SPS", ((state.envSteps - lastSpsStep) * 1000) / Math.max(1, now - lastSpsTime), state.envSteps);
         logger.scalar("charts/updates", state.updates, state.envSteps);
         logger.scalar("charts/train_seconds", trainSeconds(), state.envSteps);
@@ -271,7 +284,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       }
     }
     if (!interrupted) {
-      if (config.eval.every === 0 || !crossed(state.envSteps - vec.num, state.envSteps, config.eval.every)) finalEval = runEval();
+      if (config.eval.every === 0 || !crossed(state.envSteps - lastSteps, state.envSteps, config.eval.every)) finalEval = runEval();
       else finalEval = lastEvalResult(dir, state.envSteps);
       await writeCheckpoint();
     }
@@ -287,6 +300,12 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     throw err;
   } finally {
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    // The actors and a private redis-server go first: nothing below may leave them running.
+    try {
+      await source.close();
+    } catch (e) {
+      if (!failed) throw e;
+    }
     // Every step runs; while an error is on its way out, a failing one (a full disk at logger.close) must not hide it.
     for (const cleanup of [() => progress?.finish(), () => logger.close(), () => vec.close(), () => evalEnv.close(), () => agent.dispose(), () => lock.release()]) {
       try {

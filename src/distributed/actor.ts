@@ -1,0 +1,184 @@
+/**
+ * An actor process (`qttdm actor`): its own vector env, a copy of the agent loaded from the weights the
+ * learner publishes, and seeds derived from the run's seed, its index and its incarnation. It acts with the
+ * explore policy, estimates each transition's initial priority (priorities.ts), and appends packed batches
+ * to the run's stream, waiting while the learner's insert limit (the rate limiter's back-pressure) is
+ * reached. It stops when the learner sets the stop key, on SIGINT/SIGTERM, or when the learner that
+ * started it goes away.
+ */
+import type { Config } from "../config/schema.js";
+import { Rng } from "../core/rng.js";
+import { selectBackend } from "../backend/index.js";
+import { makeVectorEnv } from "../envs/index.js";
+import { createAgent } from "../train/agents.js";
+import { Collector } from "../train/collector.js";
+import { readRunConfig } from "../train/run-dir.js";
+import { encodeMessage, type ActorBatch } from "./codec.js";
+import { PriorityEstimator } from "./priorities.js";
+import { connectRedis, retrying, RunKeys, type Redis } from "./redis.js";
+import { decodeAgentState } from "./weights.js";
+
+export interface ActorOptions {
+  runDir: string;
+  url: string;
+  index: number;
+  incarnation: number;
+  print: (line: string) => void;
+}
+
+/** Env seed of an actor: disjoint from the learner's evaluation seeds and from the other actors'. */
+export function actorSeed(seed: number, index: number, incarnation: number): number {
+  return seed + 1_000_003 * (1 + index) + 9_973 * incarnation;
+}
+
+/** The columns of one message being filled, transition by transition. */
+class PendingBatch {
+  private k = 0;
+  private e = 0;
+  readonly cols: ActorBatch;
+  constructor(readonly size: number, obsDim: number, actionWidth: number, discrete: boolean) {
+    this.cols = {
+      obs: new Float32Array(size * obsDim),
+      nextObs: new Float32Array(size * obsDim),
+      action: discrete ? new Int32Array(size * actionWidth) : new Float32Array(size * actionWidth),
+      reward: new Float32Array(size),
+      terminated: new Uint8Array(size),
+      truncated: new Uint8Array(size),
+      episodeId: new Int32Array(size),
+      stepInEpisode: new Int32Array(size),
+      priority: new Float32Array(size).fill(NaN),
+      episodeReturn: new Float32Array(size),
+      episodeLength: new Int32Array(size),
+    };
+  }
+  get count(): number {
+    return this.k;
+  }
+  push(src: { obs: Float32Array; nextObs: Float32Array; action: ArrayLike<number>; reward: ArrayLike<number>; terminated: ArrayLike<number>; truncated: ArrayLike<number>; episodeId: ArrayLike<number>; stepInEpisode: ArrayLike<number> }, j: number, obsDim: number, w: number): void {
+    const c = this.cols;
+    const k = this.k++;
+    c.obs.set(src.obs.subarray(j * obsDim, (j + 1) * obsDim), k * obsDim);
+    c.nextObs.set(src.nextObs.subarray(j * obsDim, (j + 1) * obsDim), k * obsDim);
+    for (let a = 0; a < w; a++) c.action[k * w + a] = src.action[j * w + a]!;
+    c.reward[k] = src.reward[j]!;
+    c.terminated[k] = src.terminated[j]! ? 1 : 0;
+    c.truncated[k] = src.truncated[j]! ? 1 : 0;
+    c.episodeId[k] = src.episodeId[j]!;
+    c.stepInEpisode[k] = src.stepInEpisode[j]!;
+  }
+  endEpisode(ret: number, length: number): void {
+    this.cols.episodeReturn[this.e] = ret;
+    this.cols.episodeLength[this.e++] = length;
+  }
+  /** The filled part, as a message batch. */
+  view(): ActorBatch {
+    const { k, e, cols: c } = this;
+    const d = c.obs.length / this.size;
+    const w = c.action.length / this.size;
+    return {
+      obs: c.obs.subarray(0, k * d),
+      nextObs: c.nextObs.subarray(0, k * d),
+      action: c.action.subarray(0, k * w),
+      reward: c.reward.subarray(0, k),
+      terminated: c.terminated.subarray(0, k),
+      truncated: c.truncated.subarray(0, k),
+      episodeId: c.episodeId.subarray(0, k),
+      stepInEpisode: c.stepInEpisode.subarray(0, k),
+      priority: c.priority.subarray(0, k),
+      episodeReturn: c.episodeReturn.subarray(0, e),
+      episodeLength: c.episodeLength.subarray(0, e),
+    };
+  }
+  clear(): void {
+    this.k = 0;
+    this.e = 0;
+    this.cols.priority.fill(NaN);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runActor(opts: ActorOptions): Promise<{ sent: number; messages: number }> {
+  const config: Config = readRunConfig(opts.runDir);
+  const keys = new RunKeys(opts.runDir);
+  const tag = `actor ${opts.index}`;
+  let stopping = false;
+  const stop = () => (stopping = true);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  // Started by a learner: leave with it.
+  if (process.send) process.on("disconnect", stop);
+
+  const redis: Redis = await connectRedis(opts.url, `${tag}: --redis`, (line) => opts.print(`${tag}: ${line}`));
+  await selectBackend(config.experiment.backend, config.experiment);
+  const seed = actorSeed(config.experiment.seed, opts.index, opts.incarnation);
+  const vec = await makeVectorEnv(config.env.id, config.env.numEnvs, config.env.options);
+  const agent = createAgent(config, vec, new Rng(seed * 4 + 1), { restoring: true });
+  const actRng = new Rng(seed * 4 + 2);
+  const spec = agent.replaySpec();
+  const { actorBatch, streamMaxLen } = config.distributed;
+  const batchSize = actorBatch + vec.num - 1;
+  const estimator = PriorityEstimator.create(agent, config, 2 * batchSize);
+  const pending = new PendingBatch(batchSize, vec.obsDim, vec.actionDim, spec.action.kind === "discrete");
+  const call = <T>(op: () => Promise<T>) => retrying(opts.url, op);
+
+  let version = -1;
+  /** The learner's env-step count: the step of the exploration schedule. */
+  let learnerSteps = 0;
+  const loadWeights = async (): Promise<boolean> => {
+    const [blob, fields] = await call(() => redis.multi().get(keys.weights).hGetAll(keys.learner).exec());
+    if (!blob) return false;
+    agent.load(decodeAgentState(blob as unknown as Buffer));
+    version = Number((fields as unknown as Record<string, Buffer>).version ?? 0);
+    return true;
+  };
+  let sent = 0;
+  let messages = 0;
+  try {
+    while (!stopping && !(await loadWeights())) {
+      if (await call(() => redis.exists(keys.stop))) return { sent, messages };
+      await sleep(50);
+    }
+    opts.print(`${tag}: pid ${process.pid}, incarnation ${opts.incarnation}, env seed ${seed}, weights version ${version}`);
+    const collector = new Collector(vec, seed);
+    while (!stopping) {
+      const actions = agent.act(collector.obs, vec.num, "explore", learnerSteps, actRng);
+      const { batch, result } = collector.step(actions);
+      estimator?.add(batch);
+      for (let j = 0; j < vec.num; j++) pending.push(batch, j, vec.obsDim, vec.actionDim);
+      for (const ep of result.info.episodes) pending.endEpisode(ep.return, ep.length);
+      if (pending.count < actorBatch) continue;
+      const k = pending.count;
+      if (estimator) estimator.estimate(k, pending.cols.priority);
+      // Back-pressure: wait while the actors' sent transitions are at the learner's insert limit.
+      for (let wait = 1; ; wait = Math.min(2 * wait, 20)) {
+        const [limit, total, halt] = await call(() => redis.multi().hGet(keys.learner, "insertLimit").get(keys.sent).exists(keys.stop).exec());
+        if (halt || stopping) return { sent, messages };
+        if (Number(total ?? 0) + k <= Number(limit ?? 0)) break;
+        await sleep(wait);
+      }
+      const message = encodeMessage({ actor: opts.index, incarnation: opts.incarnation, seq: messages, sentBefore: sent, weightsVersion: Math.max(0, version), batch: pending.view() }, spec);
+      const replies = await call(() =>
+        redis
+          .multi()
+          .xAdd(keys.stream, "*", { m: message }, { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: streamMaxLen } })
+          .incrBy(keys.sent, k)
+          .hmGet(keys.learner, ["version", "envSteps"])
+          .exec(),
+      );
+      sent += k;
+      messages += 1;
+      pending.clear();
+      const [latest, steps] = (replies[2] as unknown as (Buffer | null)[]).map((v) => Number(v ?? 0));
+      learnerSteps = steps!;
+      if (latest! > version) await loadWeights();
+    }
+    return { sent, messages };
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    vec.close();
+    agent.dispose();
+    redis.destroy();
+  }
+}
