@@ -1,0 +1,179 @@
+/**
+ * Distributed training against a real redis-server (started and stopped by PID here or by the trainer):
+ * counts and integrity of what reaches the buffer, and the faults of issue 25 — a killed actor, a killed and
+ * restarted server, SIGINT on the learner and resume, garbage on the stream, an unreachable URL.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { createClient } from "redis";
+import { describe, expect, it } from "vitest";
+import { startRedisServer } from "../../src/distributed/redis.js";
+import { ReplayBuffer } from "../../src/replay/buffer.js";
+import { loadCheckpoint } from "../../src/train/checkpoint.js";
+import { CLI } from "../helpers/cli.js";
+
+const hasRedis = spawnSync("redis-server", ["--version"]).status === 0;
+if (!hasRedis) console.warn("test/distributed/faults.test.ts: skipped, redis-server is not installed (Debian: apt-get install redis-server)");
+
+const tiny = [
+  "experiment.backend=cpu", "agent.network.hidden=[16, 16]", "train.learningStarts=200", "train.batchSize=16", "eval.every=0", "eval.episodes=1",
+  "env.numEnvs=1", "replay.transport=redis", "distributed.samplesPerInsert=2", "distributed.actorBatch=32", "logging.every=200", "logging.progress=false",
+];
+
+/** A `qttdm train` child process whose output is collected; `waitFor` resolves with the first match. */
+function trainProcess(args: string[]) {
+  const child: ChildProcess = spawn(process.execPath, [CLI, "train", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const waitFor = (re: RegExp, ms = 30_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        const m = out.match(re);
+        if (m || Date.now() - started > ms) {
+          clearInterval(poll);
+          if (m) resolve(m);
+          else reject(new Error(`no ${re} within ${ms} ms; output:\n${out}`));
+        }
+      }, 25);
+    });
+  return { child, exit, waitFor, output: () => out };
+}
+
+const sets = (keys: string[]) => keys.flatMap((k) => ["--set", k]);
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function lastScalar(runDir: string, tag: string): number {
+  const lines = readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tag: string; value: number });
+  const hits = lines.filter((l) => l.tag === tag);
+  expect(hits.length, `${tag} logged`).toBeGreaterThan(0);
+  return hits[hits.length - 1]!.value;
+}
+
+/** The final checkpoint's buffer holds each (episode, step) once, every episode as one unbroken chain. */
+async function checkBuffer(runDir: string): Promise<{ size: number; envSteps: number }> {
+  const ck = loadCheckpoint(join(runDir, "checkpoints"));
+  const buffer = await ReplayBuffer.load(ck.replayPath!);
+  const steps = new Map<number, number[]>();
+  const batch = buffer.gather(Int32Array.from({ length: buffer.size }, (_, i) => i));
+  for (let i = 0; i < buffer.size; i++) {
+    const list = steps.get(batch.episodeId[i]!) ?? [];
+    list.push(batch.stepInEpisode[i]!);
+    steps.set(batch.episodeId[i]!, list);
+  }
+  for (const [id, list] of steps) {
+    const sorted = [...list].sort((a, b) => a - b);
+    for (let j = 1; j < sorted.length; j++) expect(sorted[j], `episode ${id}: steps ${sorted.join(",")}`).toBe(sorted[j - 1]! + 1);
+  }
+  return { size: buffer.size, envSteps: (ck.trainer as { envSteps: number }).envSteps };
+}
+
+describe.skipIf(!hasRedis)("distributed training with a real redis-server", () => {
+  it("two actors and a private server: every delivered transition is in the buffer once, the server and actors are stopped", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
+    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1200", "distributed.actors=2", ...tiny]));
+    const server = Number((await run.waitFor(/private redis-server \(pid (\d+)\)/))[1]);
+    const actors = await Promise.all([0, 1].map(async (i) => Number((await run.waitFor(new RegExp(`actor ${i}: pid (\\d+)`)))[1])));
+    expect(await run.exit, run.output()).toBe(0);
+    const runDir = (await run.waitFor(/run directory: (\S+)/))[1]!;
+    expect(run.output()).toMatch(/done: \d+ env steps/);
+    for (const pid of [server, ...actors]) expect(alive(pid), `pid ${pid} still running`).toBe(false);
+    expect(existsSync(join(runDir, "redis.sock"))).toBe(false);
+    const { size, envSteps } = await checkBuffer(runDir);
+    expect(size).toBe(envSteps);
+    expect(envSteps).toBeGreaterThanOrEqual(1200);
+    expect(lastScalar(runDir, "distributed/rejected_messages")).toBe(0);
+    expect(lastScalar(runDir, "distributed/lost_transitions")).toBe(0);
+    expect(lastScalar(runDir, "distributed/inserts_per_s")).toBeGreaterThan(0);
+  });
+
+  it("an actor killed with SIGKILL is restarted and the run finishes; the log says what was lost", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
+    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1500", "distributed.actors=1", ...tiny]));
+    const pid = Number((await run.waitFor(/actor 0: pid (\d+)/))[1]);
+    await sleep(1_000);
+    process.kill(pid, "SIGKILL");
+    await run.waitFor(new RegExp(`actor 0 \\(pid ${pid}\\) exited with SIGKILL: it had sent \\d+ transitions; the transitions it had collected but not sent \\(its unsent batch, at most 32\\) are lost; restarting it \\(incarnation 1\\)`));
+    await run.waitFor(/actor 0: pid \d+, incarnation 1/);
+    expect(await run.exit, run.output()).toBe(0);
+    const runDir = (await run.waitFor(/run directory: (\S+)/))[1]!;
+    expect(lastScalar(runDir, "distributed/actor_restarts")).toBe(1);
+    const { size, envSteps } = await checkBuffer(runDir);
+    expect(size).toBe(envSteps);
+  });
+
+  it("redis-server killed and restarted mid-run: both sides reconnect; garbage on the stream is rejected and counted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qttdm-redis-"));
+    const socket = join(dir, "r.sock");
+    let server = await startRedisServer({ dir, socket });
+    try {
+      const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
+      const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=2000", "distributed.actors=1", `redis.url=${server.url}`, ...tiny]));
+      const runDir = (await run.waitFor(/run directory: (\S+)/))[1]!;
+      await run.waitFor(/actor 0: pid \d+/);
+      await sleep(800);
+      process.kill(server.pid, "SIGKILL");
+      await sleep(500);
+      server = await startRedisServer({ dir, socket });
+      await run.waitFor(/reconnected/);
+      // Garbage on the run's stream: random bytes, a wrong field, a truncated header.
+      const client = createClient({ socket: { path: socket } });
+      await client.connect();
+      const stream = `qttdm:${basename(runDir)}:transitions`;
+      await client.xAdd(stream, "*", { m: Buffer.from("not a message at all") });
+      await client.xAdd(stream, "*", { other: "x" });
+      await client.xAdd(stream, "*", { m: Buffer.from([0x51, 0x54, 0x42, 0x31, 1, 0]) });
+      await client.close();
+      expect(await run.exit, run.output()).toBe(0);
+      expect(run.output()).toMatch(/connection lost/);
+      expect(lastScalar(runDir, "distributed/rejected_messages")).toBeGreaterThanOrEqual(3);
+      const { size, envSteps } = await checkBuffer(runDir);
+      expect(size).toBe(envSteps);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("SIGINT on the learner stops the actors and writes a checkpoint; train --resume restarts them and continues", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
+    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1000000", "distributed.actors=1", ...tiny]));
+    const runDir = (await run.waitFor(/run directory: (\S+)/))[1]!;
+    const pid = Number((await run.waitFor(/actor 0: pid (\d+)/))[1]);
+    await sleep(1_500);
+    run.child.kill("SIGINT");
+    expect(await run.exit, run.output()).toBe(130);
+    expect(alive(pid)).toBe(false);
+    const stopped = Number((await run.waitFor(/stopped at step (\d+)/))[1]);
+    expect(existsSync(join(runDir, "checkpoints", "latest"))).toBe(true);
+    const resumed = trainProcess(["--resume", runDir, ...sets([`experiment.totalSteps=${stopped + 500}`])]);
+    await resumed.waitFor(/actor 0: pid \d+, incarnation 1/);
+    expect(await resumed.exit, resumed.output()).toBe(0);
+    expect(resumed.output()).toMatch(new RegExp(`resuming .* at step ${stopped}`));
+    const { size, envSteps } = await checkBuffer(runDir);
+    expect(size).toBe(envSteps);
+    expect(envSteps).toBeGreaterThanOrEqual(stopped + 500);
+  });
+
+  it("a Redis URL that cannot be reached: one clear error within 5 s, exit 2", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
+    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "distributed.actors=1", "redis.url=redis://127.0.0.1:9", ...tiny]));
+    await run.waitFor(/run directory:/);
+    const t0 = Date.now();
+    expect(await run.exit).toBe(2);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    const errors = run.output().split("\n").filter((l) => l.startsWith("qttdm:"));
+    expect(errors).toEqual([expect.stringMatching(/^qttdm: redis\.url: cannot reach the Redis server at redis:\/\/127\.0\.0\.1:9 \(.+\); expected a running redis-server there$/)]);
+  });
+});
