@@ -10,6 +10,7 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
   learner: { description: "DQN update, action latency and transformer step per backend (wasm, libtorch) vs PyTorch, one thread each", load: async () => (await import("./learner.js")).learnerBenchmark },
   report: { description: "qttdm report over 10 configs × 10 seeds × 200k steps of metrics: seconds to build", load: async () => (await import("./report.js")).reportBenchmark },
   train: { description: "end-to-end env steps/s of a preset's trainer per backend (wasm, libtorch), one thread each", load: async () => (await import("./train.js")).trainBenchmark },
+  distributed: { description: "replay.transport: redis, no learning: transitions/s from 4 producer processes through redis-server into the learner's buffer", load: async () => (await import("./distributed.js")).distributedBenchmark },
   serve: { description: "qttdm serve on loopback, open-loop 250-4000 req/s: latency p50/p90/p99 and throughput, batch 1 and 16", load: async () => (await import("./serve.js")).serveBenchmark },
 };
 

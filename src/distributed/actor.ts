@@ -16,6 +16,7 @@ import { readRunConfig } from "../train/run-dir.js";
 import { encodeMessage, type ActorBatch } from "./codec.js";
 import { PriorityEstimator } from "./priorities.js";
 import { connectRedis, retrying, RunKeys, type Redis } from "./redis.js";
+import { sendMessage, waitForRoom, type StreamLink } from "./stream.js";
 import { decodeAgentState } from "./weights.js";
 
 export interface ActorOptions {
@@ -121,6 +122,7 @@ export async function runActor(opts: ActorOptions): Promise<{ sent: number; mess
   const estimator = PriorityEstimator.create(agent, config, 2 * batchSize);
   const pending = new PendingBatch(batchSize, vec.obsDim, vec.actionDim, spec.action.kind === "discrete");
   const call = <T>(op: () => Promise<T>) => retrying(opts.url, op);
+  const link: StreamLink = { redis, keys, url: opts.url };
 
   let version = -1;
   /** The learner's env-step count: the step of the exploration schedule. */
@@ -150,28 +152,14 @@ export async function runActor(opts: ActorOptions): Promise<{ sent: number; mess
       if (pending.count < actorBatch) continue;
       const k = pending.count;
       if (estimator) estimator.estimate(k, pending.cols.priority);
-      // Back-pressure: wait while the actors' sent transitions are at the learner's insert limit.
-      for (let wait = 1; ; wait = Math.min(2 * wait, 20)) {
-        const [limit, total, halt] = await call(() => redis.multi().hGet(keys.learner, "insertLimit").get(keys.sent).exists(keys.stop).exec());
-        if (halt || stopping) return { sent, messages };
-        if (Number(total ?? 0) + k <= Number(limit ?? 0)) break;
-        await sleep(wait);
-      }
+      if (!(await waitForRoom(link, k, () => stopping))) return { sent, messages };
       const message = encodeMessage({ actor: opts.index, incarnation: opts.incarnation, seq: messages, sentBefore: sent, weightsVersion: Math.max(0, version), batch: pending.view() }, spec);
-      const replies = await call(() =>
-        redis
-          .multi()
-          .xAdd(keys.stream, "*", { m: message }, { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: streamMaxLen } })
-          .incrBy(keys.sent, k)
-          .hmGet(keys.learner, ["version", "envSteps"])
-          .exec(),
-      );
+      const learner = await sendMessage(link, message, k, streamMaxLen);
       sent += k;
       messages += 1;
       pending.clear();
-      const [latest, steps] = (replies[2] as unknown as (Buffer | null)[]).map((v) => Number(v ?? 0));
-      learnerSteps = steps!;
-      if (latest! > version) await loadWeights();
+      learnerSteps = learner.envSteps;
+      if (learner.version > version) await loadWeights();
     }
     return { sent, messages };
   } finally {

@@ -40,7 +40,8 @@ export class DistributedLearner implements ExperienceSource {
   private readonly limiter: SampleToInsertRatio;
   private readonly keys: RunKeys;
   private readonly batchSize: number;
-  private lastId = "$";
+  /** The last stream id read; the stream is deleted at open, so reading starts at its beginning ("$" would skip what arrives between two reads). */
+  private lastId = "0-0";
   private counters: DistributedState;
   /** (actor:incarnation:episode) → [learner episode id, its last step]. */
   private readonly episodes = new Map<string, [number, number]>();

@@ -150,7 +150,11 @@ export async function startRedisServer(opts: { dir: string; socket?: string }): 
     socket = join(tmp, "redis.sock");
   }
   const args = ["--port", "0", "--unixsocket", socket, "--unixsocketperm", "700", "--save", "", "--appendonly", "no"];
-  const child: ChildProcess = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+  // detached: its own process group, so that a Ctrl-C meant for the learner does not take the server away
+  // while the learner saves its checkpoint; the learner stops it by PID, and kills it if it exits first.
+  const child: ChildProcess = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const killOnExit = () => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL");
+  process.on("exit", killOnExit);
   let output = "";
   child.stdout!.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-2000)));
   child.stderr!.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-2000)));
@@ -162,6 +166,7 @@ export async function startRedisServer(opts: { dir: string; socket?: string }): 
     child.once("exit", (code, signal) => reject(new QttdmError(`redis-server exited at start (${signal ?? `code ${code}`}): ${output.trim().split("\n").slice(-3).join(" | ")}`)));
   });
   const cleanup = () => {
+    process.off("exit", killOnExit);
     if (tmp) rmSync(tmp, { recursive: true, force: true });
     else rmSync(socket, { force: true });
   };

@@ -129,7 +129,7 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
       server = await startRedisServer({ dir, socket });
       await run.waitFor(/reconnected/);
       // Garbage on the run's stream: random bytes, a wrong field, a truncated header.
-      const client = createClient({ socket: { path: socket } });
+      const client = createClient({ socket: { path: socket, tls: false } });
       await client.connect();
       const stream = `qttdm:${basename(runDir)}:transitions`;
       await client.xAdd(stream, "*", { m: Buffer.from("not a message at all") });
