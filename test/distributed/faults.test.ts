@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { createClient } from "redis";
+import { createClient, RESP_TYPES } from "redis";
 import { describe, expect, it } from "vitest";
 import { startRedisServer } from "../../src/distributed/redis.js";
 import { ReplayBuffer } from "../../src/replay/buffer.js";
@@ -99,6 +99,22 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     expect(lastScalar(runDir, "distributed/inserts_per_s")).toBeGreaterThan(0);
   });
 
+  it("distributed.actors 0: the learner waits for `qttdm actor` processes started by hand, which stop with it", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
+    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=800", "distributed.actors=0", ...tiny]));
+    const [, runDir, url] = await run.waitFor(/waiting for actors: qttdm actor --run (\S+) --redis (\S+) --index I/);
+    const actor = spawn(process.execPath, [CLI, "actor", "--run", runDir!, "--redis", url!, "--index", "3"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    actor.stdout.on("data", (d) => (out += d));
+    actor.stderr.on("data", (d) => (out += d));
+    const actorExit = new Promise<number | null>((resolve) => actor.on("exit", (code) => resolve(code)));
+    expect(await run.exit, run.output()).toBe(0);
+    expect(await actorExit, out).toBe(0);
+    expect(out).toMatch(/actor 3: stopped after sending \d+ transitions/);
+    const { size, envSteps } = await checkBuffer(runDir!);
+    expect(size).toBe(envSteps);
+  });
+
   it("an actor killed with SIGKILL is restarted and the run finishes; the log says what was lost", async () => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
     const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1500", "distributed.actors=1", ...tiny]));
@@ -128,17 +144,23 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
       await sleep(500);
       server = await startRedisServer({ dir, socket });
       await run.waitFor(/reconnected/);
-      // Garbage on the run's stream: random bytes, a wrong field, a truncated header.
-      const client = createClient({ socket: { path: socket, tls: false } });
+      // Garbage on the run's stream: random bytes, a wrong field, a truncated header, a real actor message cut
+      // short, and a second copy of a real message (a retried XADD): each is rejected, none is inserted.
+      const client = createClient({ socket: { path: socket, tls: false } }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
       await client.connect();
       const stream = `qttdm:${basename(runDir)}:transitions`;
-      await client.xAdd(stream, "*", { m: Buffer.from("not a message at all") });
+      let real: Buffer | undefined;
+      for (let t = 0; t < 100 && !real; t++, await sleep(50)) real = (await client.xRange(stream, "-", "+", { COUNT: 1 }))[0]?.message?.m as Buffer | undefined;
+      expect(real, "an actor message on the restarted server").toBeDefined();
+      for (const garbage of [Buffer.from("not a message at all"), Buffer.from([0x51, 0x54, 0x42, 0x31, 1, 0]), real!.subarray(0, real!.byteLength - 3), real!]) {
+        await client.xAdd(stream, "*", { m: garbage });
+      }
       await client.xAdd(stream, "*", { other: "x" });
-      await client.xAdd(stream, "*", { m: Buffer.from([0x51, 0x54, 0x42, 0x31, 1, 0]) });
       await client.close();
       expect(await run.exit, run.output()).toBe(0);
       expect(run.output()).toMatch(/connection lost/);
-      expect(lastScalar(runDir, "distributed/rejected_messages")).toBeGreaterThanOrEqual(3);
+      expect(lastScalar(runDir, "distributed/rejected_messages")).toBe(5);
+      expect(run.output()).toMatch(/arrived twice; the copy is dropped/);
       const { size, envSteps } = await checkBuffer(runDir);
       expect(size).toBe(envSteps);
     } finally {
