@@ -150,7 +150,10 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
       await client.connect();
       const stream = `qttdm:${basename(runDir)}:transitions`;
       let real: Buffer | undefined;
-      for (let t = 0; t < 100 && !real; t++, await sleep(50)) real = (await client.xRange(stream, "-", "+", { COUNT: 1 }))[0]?.message?.m as Buffer | undefined;
+      for (let t = 0; t < 100 && !real; t++, await sleep(50)) {
+        const [first] = (await client.xRange(stream, "-", "+", { COUNT: 1 })) ?? [];
+        real = first?.message?.m as Buffer | undefined;
+      }
       expect(real, "an actor message on the restarted server").toBeDefined();
       for (const garbage of [Buffer.from("not a message at all"), Buffer.from([0x51, 0x54, 0x42, 0x31, 1, 0]), real!.subarray(0, real!.byteLength - 3), real!]) {
         await client.xAdd(stream, "*", { m: garbage });
