@@ -137,8 +137,10 @@ export async function runActor(opts: ActorOptions): Promise<{ sent: number; mess
   let sent = 0;
   let messages = 0;
   try {
-    while (!stopping && !(await loadWeights())) {
+    for (let polls = 1; !stopping && !(await loadWeights()); polls++) {
       if (await call(() => redis.exists(keys.stop))) return { sent, messages };
+      // A learner takes a few seconds to start; longer usually means another run name or server.
+      if (polls === 100) opts.print(`${tag}: still waiting for the learner's weights at ${keys.weights} on ${opts.url} (is the learner of ${opts.runDir} running against this server?)`);
       await sleep(50);
     }
     opts.print(`${tag}: pid ${process.pid}, incarnation ${opts.incarnation}, env seed ${seed}, weights version ${version}`);

@@ -141,10 +141,9 @@ export class DistributedLearner implements ExperienceSource {
     );
     const collected: Collected = { steps: 0, episodes: [] };
     const streams = read as unknown as { messages: { id: Buffer; message: Record<string, Buffer> }[] }[] | null;
-    if (!streams || streams.length === 0) {
-      if (allowed === 0) this.window.waitMs += performance.now() - t0;
-      return collected;
-    }
+    // Time in a blocking read is time the learner waited for data.
+    if (allowed === 0) this.window.waitMs += performance.now() - t0;
+    if (!streams || streams.length === 0) return collected;
     for (const { id, message } of streams[0]!.messages) {
       this.lastId = id.toString();
       let msg: ActorMessage;
@@ -273,11 +272,9 @@ export class DistributedLearner implements ExperienceSource {
 
   /** Tells the actors to stop, stops the ones it started and the private server (by PID). */
   async close(): Promise<void> {
-    try {
-      await Promise.race([this.redis.set(this.keys.stop, "1"), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
-    } catch {
-      // The server is gone: the supervisor's SIGTERM stops the actors instead.
-    }
+    // When the server is gone this fails or hangs until destroy(); the supervisor's SIGTERM stops the actors then.
+    const told = this.redis.set(this.keys.stop, "1").catch(() => null);
+    await Promise.race([told, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     await this.supervisor?.stop();
     this.redis.destroy();
     await this.server?.stop();

@@ -62,7 +62,10 @@ export async function connectRedis(url: string, where: string, log: (line: strin
     timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
   });
   try {
-    await Promise.race([client.connect(), timeout]);
+    const connecting = client.connect();
+    // It may still fail after the timeout won the race; that failure is the one reported here.
+    connecting.catch(() => {});
+    await Promise.race([connecting, timeout]);
     connected = true;
     return client;
   } catch (err) {

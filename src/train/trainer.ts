@@ -146,11 +146,21 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     for (const note of rollbackNotes) say(`logs: ${note}`);
   }
 
+  /** Every step runs; while an error is on its way out, a failing one (a full disk at logger.close) must not hide it. */
+  const release = (failing: boolean) => {
+    for (const cleanup of [() => progress?.finish(), () => logger.close(), () => vec.close(), () => evalEnv.close(), () => agent.dispose(), () => lock.release()]) {
+      try {
+        cleanup();
+      } catch (e) {
+        if (!failing) throw e;
+      }
+    }
+  };
   let source: ExperienceSource;
   try {
     source = local ?? (await DistributedLearner.open({ config, runDir: dir.root, buffer, agent, say, resumed: resumedState }));
   } catch (err) {
-    for (const cleanup of [() => progress?.finish(), () => logger.close(), () => vec.close(), () => evalEnv.close(), () => agent.dispose(), () => lock.release()]) cleanup();
+    release(true);
     throw err;
   }
 
@@ -306,14 +316,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     } catch (e) {
       if (!failed) throw e;
     }
-    // Every step runs; while an error is on its way out, a failing one (a full disk at logger.close) must not hide it.
-    for (const cleanup of [() => progress?.finish(), () => logger.close(), () => vec.close(), () => evalEnv.close(), () => agent.dispose(), () => lock.release()]) {
-      try {
-        cleanup();
-      } catch (e) {
-        if (!failed) throw e;
-      }
-    }
+    release(failed);
   }
   const wallSeconds = (performance.now() - started) / 1000;
   if (!interrupted) {
