@@ -7,6 +7,7 @@
  * started it goes away.
  */
 import type { Config } from "../config/schema.js";
+import { QttdmError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { selectBackend } from "../backend/index.js";
 import { makeVectorEnv } from "../envs/index.js";
@@ -101,6 +102,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runActor(opts: ActorOptions): Promise<{ sent: number; messages: number }> {
   const config: Config = readRunConfig(opts.runDir);
+  if (config.replay.transport !== "redis") {
+    throw new QttdmError(`--run ${opts.runDir}: its config has replay.transport: ${config.replay.transport}; expected a run of replay.transport: redis (a distributed run)`);
+  }
   const keys = new RunKeys(opts.runDir);
   const tag = `actor ${opts.index}`;
   let stopping = false;
