@@ -62,10 +62,20 @@ function lastScalar(runDir: string, tag: string): number {
   return hits[hits.length - 1]!.value;
 }
 
-/** The final checkpoint's buffer holds each (episode, step) once, every episode as one unbroken chain. */
-async function checkBuffer(runDir: string): Promise<{ size: number; envSteps: number }> {
+/**
+ * The final checkpoint's buffer holds each (episode, step) once, every episode as one unbroken chain, and every
+ * transition has a TD error: the learner's, or the actor's initial estimate for those never sampled (Ape-X).
+ */
+async function checkBuffer(runDir: string): Promise<{ size: number; envSteps: number; neverSampled: number }> {
   const ck = loadCheckpoint(join(runDir, "checkpoints"));
   const buffer = await ReplayBuffer.load(ck.replayPath!);
+  const td = buffer.statistic("tdError");
+  const sampled = buffer.statistic("timesSampled");
+  let neverSampled = 0;
+  for (let i = 0; i < buffer.size; i++) {
+    if (sampled[i] === 0) neverSampled++;
+    expect(Number.isFinite(td[i]!), `transition ${i} (sampled ${sampled[i]} times) has TD error ${td[i]}`).toBe(true);
+  }
   const steps = new Map<number, number[]>();
   const batch = buffer.gather(Int32Array.from({ length: buffer.size }, (_, i) => i));
   for (let i = 0; i < buffer.size; i++) {
@@ -77,7 +87,7 @@ async function checkBuffer(runDir: string): Promise<{ size: number; envSteps: nu
     const sorted = [...list].sort((a, b) => a - b);
     for (let j = 1; j < sorted.length; j++) expect(sorted[j], `episode ${id}: steps ${sorted.join(",")}`).toBe(sorted[j - 1]! + 1);
   }
-  return { size: buffer.size, envSteps: (ck.trainer as { envSteps: number }).envSteps };
+  return { size: buffer.size, envSteps: (ck.trainer as { envSteps: number }).envSteps, neverSampled };
 }
 
 describe.skipIf(!hasRedis)("distributed training with a real redis-server", () => {
@@ -91,9 +101,10 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     expect(run.output()).toMatch(/done: \d+ env steps/);
     for (const pid of [server, ...actors]) expect(alive(pid), `pid ${pid} still running`).toBe(false);
     expect(existsSync(join(runDir, "redis.sock"))).toBe(false);
-    const { size, envSteps } = await checkBuffer(runDir);
+    const { size, envSteps, neverSampled } = await checkBuffer(runDir);
     expect(size).toBe(envSteps);
     expect(envSteps).toBeGreaterThanOrEqual(1200);
+    expect(neverSampled, "transitions whose only TD error is the actor's").toBeGreaterThan(0);
     expect(lastScalar(runDir, "distributed/rejected_messages")).toBe(0);
     expect(lastScalar(runDir, "distributed/lost_transitions")).toBe(0);
     expect(lastScalar(runDir, "distributed/inserts_per_s")).toBeGreaterThan(0);
