@@ -113,7 +113,10 @@ export class DistributedLearner implements ExperienceSource {
     const republish = this.republish;
     this.republish = false;
     const samples = updates * this.batchSize;
-    const insertLimit = this.limiter.insertLimit(samples) + this.undelivered;
+    // The queue is bounded too: at most half the stream's cap of unread messages, so MAXLEN ~ trims only what was read.
+    const { streamMaxLen, actorBatch } = this.opts.config.distributed;
+    const queueCap = Math.floor(streamMaxLen / 2) * actorBatch;
+    const insertLimit = Math.min(this.limiter.insertLimit(samples), envSteps + queueCap) + this.undelivered;
     const blob = weightsDue ? encodeAgentState(this.opts.agent.state()) : null;
     const k = this.keys;
     const replies = await this.call(() => {
