@@ -24,7 +24,8 @@ export interface ActorOptions {
   runDir: string;
   url: string;
   index: number;
-  incarnation: number;
+  /** Restarts of this index before this process; undefined: drawn from the server (a per-index counter). */
+  incarnation?: number;
   print: (line: string) => void;
 }
 
@@ -115,8 +116,10 @@ export async function runActor(opts: ActorOptions): Promise<{ sent: number; mess
   if (process.send) process.on("disconnect", stop);
 
   const redis: Redis = await connectRedis(opts.url, `${tag}: --redis`, (line) => opts.print(`${tag}: ${line}`));
+  // An actor restarted by hand without --incarnation must not reuse its predecessor's sequence numbers and episodes.
+  const incarnation = opts.incarnation ?? (await retrying(opts.url, () => redis.hIncrBy(keys.incarnations, String(opts.index), 1))) - 1;
   await selectBackend(config.experiment.backend, config.experiment);
-  const seed = actorSeed(config.experiment.seed, opts.index, opts.incarnation);
+  const seed = actorSeed(config.experiment.seed, opts.index, incarnation);
   const vec = await makeVectorEnv(config.env.id, config.env.numEnvs, config.env.options);
   const agent = createAgent(config, vec, new Rng(seed * 4 + 1), { restoring: true });
   const actRng = new Rng(seed * 4 + 2);
@@ -147,7 +150,7 @@ export async function runActor(opts: ActorOptions): Promise<{ sent: number; mess
       if (polls === 100) opts.print(`${tag}: still waiting for the learner's weights at ${keys.weights} on ${opts.url} (is the learner of ${opts.runDir} running against this server?)`);
       await sleep(50);
     }
-    opts.print(`${tag}: pid ${process.pid}, incarnation ${opts.incarnation}, env seed ${seed}, weights version ${version}`);
+    opts.print(`${tag}: pid ${process.pid}, incarnation ${incarnation}, env seed ${seed}, weights version ${version}`);
     const collector = new Collector(vec, seed);
     while (!stopping) {
       const actions = agent.act(collector.obs, vec.num, "explore", learnerSteps, actRng);
@@ -159,7 +162,7 @@ export async function runActor(opts: ActorOptions): Promise<{ sent: number; mess
       const k = pending.count;
       if (estimator) estimator.estimate(k, pending.cols.priority);
       if (!(await waitForRoom(link, k, () => stopping))) return { sent, messages };
-      const message = encodeMessage({ actor: opts.index, incarnation: opts.incarnation, seq: messages, sentBefore: sent, weightsVersion: Math.max(0, version), batch: pending.view() }, spec);
+      const message = encodeMessage({ actor: opts.index, incarnation, seq: messages, sentBefore: sent, weightsVersion: Math.max(0, version), batch: pending.view() }, spec);
       const learner = await sendMessage(link, message, k, streamMaxLen);
       sent += k;
       messages += 1;

@@ -76,21 +76,23 @@ export class DistributedLearner implements ExperienceSource {
     const server = config.redis.url === null ? await startRedisServer({ dir: opts.runDir }) : null;
     const url = server?.url ?? config.redis.url!;
     if (server) say(`redis: started a private redis-server (pid ${server.pid}) at ${url}`);
-    let redis: Redis;
+    let redis: Redis | null = null;
+    let learner: DistributedLearner;
     try {
       redis = await connectRedis(url, "redis.url", say);
+      learner = new DistributedLearner(opts, redis, url, server);
+      const envSteps = opts.resumed?.envSteps ?? 0;
+      const updates = opts.resumed?.updates ?? 0;
+      learner.progress = { envSteps, updates };
+      learner.window = { ...learner.window, envSteps, updates };
+      const k = learner.keys;
+      await redis.del([k.stream, k.stop, k.weights, k.learner]);
+      await learner.publish();
     } catch (err) {
+      redis?.destroy();
       await server?.stop();
       throw err;
     }
-    const learner = new DistributedLearner(opts, redis, url, server);
-    const envSteps = opts.resumed?.envSteps ?? 0;
-    const updates = opts.resumed?.updates ?? 0;
-    learner.progress = { envSteps, updates };
-    learner.window = { ...learner.window, envSteps, updates };
-    const k = learner.keys;
-    await redis.del([k.stream, k.stop, k.weights, k.learner]);
-    await learner.publish();
     const limits = learner.limiter.limits;
     say(`distributed: ${config.distributed.actors} actor process(es) via ${url}; samplesPerInsert ${limits.samplesPerInsert}, minSizeToSample ${limits.minSizeToSample}, errorBuffer ${limits.errorBuffer}`);
     if (config.distributed.actors > 0) {
@@ -240,7 +242,7 @@ export class DistributedLearner implements ExperienceSource {
 
   private actorDied(exit: ActorExit): string {
     this.counters.actorRestarts += 1;
-    const sent = [...this.actorsSeen.entries()].filter(([key]) => key.startsWith(`${exit.index}:`)).reduce((s, [, v]) => s + v[1], 0);
+    const sent = this.actorsSeen.get(`${exit.index}:${exit.incarnation}`)?.[1] ?? 0;
     const { actorBatch } = this.opts.config.distributed;
     const most = actorBatch + this.opts.config.env.numEnvs - 1;
     return `it had sent ${sent} transitions; the transitions it had collected but not sent (its unsent batch, at most ${most}) are lost`;

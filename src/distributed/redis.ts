@@ -125,6 +125,10 @@ export class RunKeys {
   get sent() {
     return `${this.prefix}sent`;
   }
+  /** Hash: actor index → starts of actors that drew their incarnation from the server (`qttdm actor` without --incarnation). */
+  get incarnations() {
+    return `${this.prefix}incarnations`;
+  }
   /** Set when the learner stops: actors exit. */
   get stop() {
     return `${this.prefix}stop`;

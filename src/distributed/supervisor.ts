@@ -21,6 +21,7 @@ interface Slot {
 
 export interface ActorExit {
   index: number;
+  incarnation: number;
   pid: number;
   how: string;
 }
@@ -68,7 +69,7 @@ export class Supervisor {
       slot.child = null;
       if (this.stopping) return;
       const how = signal ?? `code ${code}`;
-      const detail = this.onDeath({ index, pid: child.pid ?? -1, how });
+      const detail = this.onDeath({ index, incarnation: slot.incarnation, pid: child.pid ?? -1, how });
       if (slot.failedStarts >= MAX_FAILED_STARTS) {
         this.failure = new QttdmError(`actor ${index} exited ${slot.failedStarts} times in a row (last: ${how}) before sending anything; its output is above`);
         return;

@@ -110,18 +110,28 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     expect(lastScalar(runDir, "distributed/inserts_per_s")).toBeGreaterThan(0);
   });
 
-  it("distributed.actors 0: the learner waits for `qttdm actor` processes started by hand, which stop with it", async () => {
+  it("distributed.actors 0: the learner trains on `qttdm actor` processes started by hand; one restarted by hand draws a new incarnation", async () => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
-    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=800", "distributed.actors=0", ...tiny]));
+    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1200", "distributed.actors=0", ...tiny]));
     const [, runDir, url] = await run.waitFor(/waiting for actors: qttdm actor --run (\S+) --redis (\S+) --index I/);
-    const actor = spawn(process.execPath, [CLI, "actor", "--run", runDir!, "--redis", url!, "--index", "3"], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    actor.stdout.on("data", (d) => (out += d));
-    actor.stderr.on("data", (d) => (out += d));
-    const actorExit = new Promise<number | null>((resolve) => actor.on("exit", (code) => resolve(code)));
+    const startActor = () => {
+      const actor = spawn(process.execPath, [CLI, "actor", "--run", runDir!, "--redis", url!, "--index", "3"], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      actor.stdout.on("data", (d) => (out += d));
+      actor.stderr.on("data", (d) => (out += d));
+      return { actor, output: () => out, exit: new Promise<number | null>((resolve) => actor.on("exit", (code) => resolve(code))) };
+    };
+    const first = startActor();
+    while (!/actor 3: pid \d+, incarnation 0/.test(first.output())) await sleep(50);
+    await sleep(800);
+    first.actor.kill("SIGKILL");
+    await first.exit;
+    const second = startActor();
     expect(await run.exit, run.output()).toBe(0);
-    expect(await actorExit, out).toBe(0);
-    expect(out).toMatch(/actor 3: stopped after sending \d+ transitions/);
+    expect(await second.exit, second.output()).toBe(0);
+    expect(second.output()).toMatch(/actor 3: pid \d+, incarnation 1/);
+    expect(second.output()).toMatch(/actor 3: stopped after sending \d+ transitions/);
+    expect(lastScalar(runDir!, "distributed/rejected_messages")).toBe(0);
     const { size, envSteps } = await checkBuffer(runDir!);
     expect(size).toBe(envSteps);
   });
