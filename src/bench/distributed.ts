@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../config/load.js";
+import { QttdmError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { selectBackend } from "../backend/index.js";
 import { makeEnv } from "../envs/index.js";
@@ -22,7 +23,7 @@ import { distModule } from "./child.js";
 import type { BenchContext, BenchFigures, Benchmark } from "./types.js";
 
 async function run(ctx: BenchContext): Promise<BenchFigures> {
-  const actors = Number(ctx.options.actors ?? 4);
+  const actors = 4;
   const batch = 64;
   const seconds = ctx.quick ? 2 : 10;
   const dir = mkdtempSync(join(tmpdir(), "qttdm-bench-dist-"));
@@ -45,7 +46,12 @@ async function run(ctx: BenchContext): Promise<BenchFigures> {
     for (let i = 0; i < actors; i++) {
       const child = fork(distModule("bench/distributed-producer.js"), [server.url, dir, String(i), String(batch)], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
       producers.push(child);
-      started.push(new Promise((resolve) => child.on("message", (m: { ready?: boolean }) => m.ready && resolve())));
+      started.push(
+        new Promise((resolve, reject) => {
+          child.on("message", (m: { ready?: boolean }) => m.ready && resolve());
+          child.once("exit", (code, signal) => reject(new QttdmError(`bench distributed: producer ${i} exited with ${signal ?? `code ${code}`} before it was ready (its output is above)`)));
+        }),
+      );
       finished.push(new Promise((resolve) => child.on("message", (m: { sent?: number }) => m.sent !== undefined && (sentBy[i] = m.sent, resolve()))));
     }
     await Promise.all(started);
