@@ -6,7 +6,7 @@
  * first episode; exploration, replay sampling and network init: separate `Rng` streams), so a run
  * on the cpu, wasm or libtorch (CPU) backend is reproducible, and a resumed run continues exactly (see collector.ts).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import YAML from "yaml";
 import type { Config } from "../config/schema.js";
@@ -161,6 +161,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     source = local ?? (await DistributedLearner.open({ config, runDir: dir.root, buffer, agent, say, resumed: resumedState }));
   } catch (err) {
     release(true);
+    // A new run that could not reach its Redis server has trained nothing: leave no empty run behind.
+    if (!resumed) rmSync(dir.root, { recursive: true, force: true });
     throw err;
   }
 

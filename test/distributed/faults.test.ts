@@ -4,7 +4,7 @@
  * restarted server, SIGINT on the learner and resume, garbage on the stream, an unreachable URL.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { createClient, RESP_TYPES } from "redis";
@@ -221,5 +221,6 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     expect(Date.now() - t0).toBeLessThan(5_000);
     const errors = run.output().split("\n").filter((l) => l.startsWith("qttdm:"));
     expect(errors).toEqual([expect.stringMatching(/^qttdm: redis\.url: cannot reach the Redis server at redis:\/\/127\.0\.0\.1:9 \(.+\); expected a running redis-server there$/)]);
+    expect(readdirSync(runs), "no empty run left behind").toEqual([]);
   });
 });
