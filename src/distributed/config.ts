@@ -21,7 +21,7 @@ export const distributedSchema = z
     actorBatch: z.number().int().min(1).max(65_536).default(64)
       .describe("Transitions an actor packs into one stream message (its unsent batch is what a killed actor loses)."),
     streamMaxLen: z.number().int().min(16).default(10_000)
-      .describe("Approximate cap on queued messages (XADD MAXLEN ~); older unread ones are trimmed and counted as lost."),
+      .describe("Approximate cap on the stream's messages (XADD MAXLEN ~); actors wait while more than half of it is unread, and unread messages trimmed anyway are counted as lost."),
   })
   .strict();
 
