@@ -92,10 +92,13 @@ function readRawRunConfig(file: string): Record<string, unknown> {
 }
 
 /**
- * Keys a resumed run may change: how long it runs, and how it evaluates, checkpoints and logs. Everything
- * else shapes what the checkpoint holds (networks, replay, env) or what its numbers mean.
+ * Keys a resumed run may change: how long it runs, how it evaluates, checkpoints and logs, and, for a distributed
+ * run, how many actors it starts, how often they get weights and which Redis server it uses. Everything else
+ * shapes what the checkpoint holds (networks, replay, env) or what its numbers mean.
  */
-export const RESUMABLE_KEYS: readonly string[] = ["experiment.totalSteps", "eval.*", "checkpoint.*", "logging.*"];
+export const RESUMABLE_KEYS: readonly string[] = [
+  "experiment.totalSteps", "eval.*", "checkpoint.*", "logging.*", "distributed.actors", "distributed.weightSyncEvery", "redis.url",
+];
 
 function resumable(key: string): boolean {
   return RESUMABLE_KEYS.some((k) => (k.endsWith(".*") ? key.startsWith(k.slice(0, -1)) : key === k));

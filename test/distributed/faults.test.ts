@@ -192,7 +192,7 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     }
   });
 
-  it("SIGINT on the learner stops the actors and writes a checkpoint; train --resume restarts them and continues", async () => {
+  it("SIGINT on the learner stops the actors and writes a checkpoint; train --resume restarts them (here one more) and continues", async () => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
     const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1000000", "distributed.actors=1", ...tiny]));
     const runDir = (await run.waitFor(/run directory: (\S+)/))[1]!;
@@ -203,8 +203,9 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     expect(alive(pid)).toBe(false);
     const stopped = Number((await run.waitFor(/stopped at step (\d+)/))[1]);
     expect(existsSync(join(runDir, "checkpoints", "latest"))).toBe(true);
-    const resumed = trainProcess(["--resume", runDir, ...sets([`experiment.totalSteps=${stopped + 500}`])]);
+    const resumed = trainProcess(["--resume", runDir, ...sets([`experiment.totalSteps=${stopped + 500}`, "distributed.actors=2"])]);
     await resumed.waitFor(/actor 0: pid \d+, incarnation 1/);
+    await resumed.waitFor(/actor 1: pid \d+, incarnation 1/);
     expect(await resumed.exit, resumed.output()).toBe(0);
     expect(resumed.output()).toMatch(new RegExp(`resuming .* at step ${stopped}`));
     const { size, envSteps } = await checkBuffer(runDir);
