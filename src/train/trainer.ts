@@ -21,7 +21,6 @@ import { sampleTelemetry } from "../replay/telemetry.js";
 import type { Agent, GreedyMode, ReplaySource } from "../agents/types.js";
 import { createAgent, evalModes } from "./agents.js";
 import { ReplayBandit } from "./replay-bandit.js";
-import { DistributedLearner } from "../distributed/learner.js";
 import { rateLimits } from "../distributed/rate-limiter.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { Collector } from "./collector.js";
@@ -158,7 +157,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   };
   let source: ExperienceSource;
   try {
-    source = local ?? (await DistributedLearner.open({ config, runDir: dir.root, buffer, agent, say, resumed: resumedState }));
+    // Loaded only here, so that a single-process run does not load the Redis client.
+    source = local ?? (await (await import("../distributed/learner.js")).DistributedLearner.open({ config, runDir: dir.root, buffer, agent, say, resumed: resumedState }));
   } catch (err) {
     release(true);
     // A new run that could not reach its Redis server has trained nothing: leave no empty run behind.
