@@ -151,53 +151,55 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     expect(size).toBe(envSteps);
   });
 
-  it("redis-server killed and restarted mid-run: both sides reconnect; garbage on the stream is rejected and counted", async () => {
+  it("redis-server killed and restarted mid-run: both sides reconnect with backoff and the run finishes", async () => {
     const dir = mkdtempSync(join(tmpdir(), "qttdm-redis-"));
     const socket = join(dir, "r.sock");
     let server = await startRedisServer({ dir, socket });
     try {
       const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
-      const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=2000", "distributed.actors=1", `redis.url=${server.url}`, ...tiny]));
+      const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=4000", "distributed.actors=1", `redis.url=${server.url}`, ...tiny]));
       const runDir = (await run.waitFor(/run directory: (\S+)/))[1]!;
       await run.waitFor(/actor 0: pid \d+/);
-      await sleep(800);
+      await sleep(400);
       process.kill(server.pid, "SIGKILL");
       await sleep(500);
       server = await startRedisServer({ dir, socket });
-      await run.waitFor(/reconnected/);
-      // Garbage on the run's stream: random bytes, a wrong field, a truncated header, a real actor message cut
-      // short, and a second copy of a real message (a retried XADD): each is rejected, none is inserted.
-      const client = createClient({ socket: { path: socket, tls: false } }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
-      await client.connect();
-      const stream = `qttdm:${basename(runDir)}:transitions`;
-      let real: Buffer | undefined;
-      for (let t = 0; t < 100 && !real; t++, await sleep(50)) {
-        const [first] = (await client.xRange(stream, "-", "+", { COUNT: 1 })) ?? [];
-        real = first?.message?.m as Buffer | undefined;
-      }
-      expect(real, "an actor message on the restarted server").toBeDefined();
-      for (const garbage of [Buffer.from("not a message at all"), Buffer.from([0x51, 0x54, 0x42, 0x31, 1, 0]), real!.subarray(0, real!.byteLength - 3), real!]) {
-        await client.xAdd(stream, "*", { m: garbage });
-      }
-      await client.xAdd(stream, "*", { other: "x" });
-      await client.close();
       expect(await run.exit, run.output()).toBe(0);
-      expect(run.output()).toMatch(/connection lost/);
-      expect(lastScalar(runDir, "distributed/rejected_messages")).toBe(5);
-      expect(run.output()).toMatch(/arrived twice; the copy is dropped/);
+      expect(run.output()).toMatch(/^redis unix:\/\/\S+: connection lost .*; reconnecting with backoff$/m);
+      expect(run.output()).toMatch(/^redis unix:\/\/\S+: reconnected$/m);
+      expect(run.output()).toMatch(/^actor 0: redis unix:\/\/\S+: reconnected$/m);
       const { size, envSteps } = await checkBuffer(runDir);
       expect(size).toBe(envSteps);
+      expect(envSteps).toBeGreaterThanOrEqual(4000);
     } finally {
       await server.stop();
     }
   });
 
-  it("SIGINT on the learner stops the actors and writes a checkpoint; train --resume restarts them (here one more) and continues", async () => {
+  it("SIGINT on the learner stops the actors and writes a checkpoint; train --resume restarts them (here one more) and continues; garbage on the stream is rejected and counted", async () => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
     const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1000000", "distributed.actors=1", ...tiny]));
     const runDir = (await run.waitFor(/run directory: (\S+)/))[1]!;
+    const socket = (await run.waitFor(/private redis-server \(pid \d+\) at unix:\/\/(\S+)/))[1]!;
     const pid = Number((await run.waitFor(/actor 0: pid (\d+)/))[1]);
-    await sleep(1_500);
+    // Garbage on the run's stream: random bytes, a wrong field, a truncated header, a real actor message cut
+    // short, and a second copy of a real message (a retried XADD): each is rejected, none is inserted.
+    const client = createClient({ socket: { path: socket, tls: false } }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    await client.connect();
+    const stream = `qttdm:${basename(runDir)}:transitions`;
+    let real: Buffer | undefined;
+    for (let t = 0; t < 400 && !real; t++, await sleep(50)) {
+      const [first] = (await client.xRange(stream, "-", "+", { COUNT: 1 })) ?? [];
+      real = first?.message?.m as Buffer | undefined;
+    }
+    expect(real, "an actor message on the stream").toBeDefined();
+    for (const garbage of [Buffer.from("not a message at all"), Buffer.from([0x51, 0x54, 0x42, 0x31, 1, 0]), real!.subarray(0, real!.byteLength - 3), real!]) {
+      await client.xAdd(stream, "*", { m: garbage });
+    }
+    await client.xAdd(stream, "*", { other: "x" });
+    await client.close();
+    await run.waitFor(/\(5 rejected so far\)/);
+    expect(run.output()).toMatch(/arrived twice; the copy is dropped/);
     run.child.kill("SIGINT");
     expect(await run.exit, run.output()).toBe(130);
     expect(alive(pid)).toBe(false);
@@ -208,6 +210,8 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     await resumed.waitFor(/actor 1: pid \d+, incarnation 1/);
     expect(await resumed.exit, resumed.output()).toBe(0);
     expect(resumed.output()).toMatch(new RegExp(`resuming .* at step ${stopped}`));
+    // The count is part of the checkpoint: the resumed session goes on from it.
+    expect(lastScalar(runDir, "distributed/rejected_messages")).toBe(5);
     const { size, envSteps } = await checkBuffer(runDir);
     expect(size).toBe(envSteps);
     expect(envSteps).toBeGreaterThanOrEqual(stopped + 500);
