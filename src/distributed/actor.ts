@@ -29,9 +29,14 @@ export interface ActorOptions {
   print: (line: string) => void;
 }
 
-/** Env seed of an actor: disjoint from the learner's evaluation seeds and from the other actors'. */
+/**
+ * Env seed of an actor. Episode k of its copy i is reset with this + i + numEnvs·k (collector.ts), so the actors'
+ * ranges start 3 000 017 apart and an incarnation's 100 003 after its predecessor's: apart from the default
+ * evaluation seeds (eval.seed 1 000 000 + episode) and from each other until an incarnation has run ~100 000
+ * episodes per copy. Below 2^32 for every allowed index (≤ 1024).
+ */
 export function actorSeed(seed: number, index: number, incarnation: number): number {
-  return seed + 1_000_003 * (1 + index) + 9_973 * incarnation;
+  return seed + 3_000_017 * (1 + index) + 100_003 * incarnation;
 }
 
 /** The columns of one message being filled, transition by transition. */
