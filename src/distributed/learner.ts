@@ -21,6 +21,11 @@ import { connectRedis, retrying, RunKeys, startRedisServer, type Redis, type Red
 import { Supervisor, type ActorExit } from "./supervisor.js";
 import { encodeAgentState } from "./weights.js";
 
+/** How long a stopping learner waits for actors started by hand to leave its private server. */
+const ACTORS_LEAVE_MS = 5_000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 /** Messages read per XREAD; the wait when the rate limiter allows no update (short, so signals are handled). */
 const READ_COUNT = 256;
 const BLOCK_MS = 100;
@@ -278,10 +283,24 @@ export class DistributedLearner implements ExperienceSource {
   /** Tells the actors to stop, stops the ones it started and the private server (by PID). */
   async close(): Promise<void> {
     // When the server is gone this fails or hangs until destroy(); the supervisor's SIGTERM stops the actors then.
-    const told = this.redis.set(this.keys.stop, "1").catch(() => null);
-    await Promise.race([told, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    const told = this.redis.set(this.keys.stop, "1").then(
+      () => true,
+      () => false,
+    );
+    const stopSet = await Promise.race([told, delay(2_000).then(() => false)]);
     await this.supervisor?.stop();
+    // Actors started by hand read the stop key at their next send; a private server stopped before that would leave
+    // them reconnecting to nothing until they give up. So wait (a few seconds at most) until they have gone.
+    if (stopSet && this.server) await this.untilOnlyClient(ACTORS_LEAVE_MS);
     this.redis.destroy();
     await this.server?.stop();
+  }
+
+  /** Waits until this learner is the server's only client, or `ms` has passed. */
+  private async untilOnlyClient(ms: number): Promise<void> {
+    for (const end = Date.now() + ms; Date.now() < end; await delay(50)) {
+      const info = String(await this.redis.info("clients").catch(() => ""));
+      if (Number(/connected_clients:(\d+)/.exec(info)?.[1] ?? 1) <= 1) return;
+    }
   }
 }
