@@ -112,7 +112,9 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
 
   it("distributed.actors 0: the learner trains on `qttdm actor` processes started by hand; one restarted by hand draws a new incarnation", async () => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
-    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1200", "distributed.actors=0", ...tiny]));
+    // Enough steps that the first actor, killed soon after it starts, cannot have sent them all (a fast backend
+    // sends ~1,500 transitions/s here): the run needs the second one.
+    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=4000", "distributed.actors=0", ...tiny]));
     const [, runDir, url] = await run.waitFor(/waiting for actors: qttdm actor --run (\S+) --redis (\S+) --index I/);
     const startActor = () => {
       const actor = spawn(process.execPath, [CLI, "actor", "--run", runDir!, "--redis", url!, "--index", "3"], { stdio: ["ignore", "pipe", "pipe"] });
@@ -123,7 +125,7 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     };
     const first = startActor();
     while (!/actor 3: pid \d+, incarnation 0/.test(first.output())) await sleep(50);
-    await sleep(800);
+    await sleep(100);
     first.actor.kill("SIGKILL");
     await first.exit;
     const second = startActor();
@@ -138,9 +140,10 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
 
   it("an actor killed with SIGKILL is restarted and the run finishes; the log says what was lost", async () => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
-    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1500", "distributed.actors=1", ...tiny]));
+    // As above: the killed actor cannot have sent all 4,000 steps, so the run needs its restart to finish.
+    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=4000", "distributed.actors=1", ...tiny]));
     const pid = Number((await run.waitFor(/actor 0: pid (\d+)/))[1]);
-    await sleep(1_000);
+    await sleep(100);
     process.kill(pid, "SIGKILL");
     await run.waitFor(new RegExp(`actor 0 \\(pid ${pid}\\) exited with SIGKILL: it had sent \\d+ transitions; the transitions it had collected but not sent \\(its unsent batch, at most 32\\) are lost; restarting it \\(incarnation 1\\)`));
     await run.waitFor(/actor 0: pid \d+, incarnation 1/);
