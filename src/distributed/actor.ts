@@ -6,6 +6,7 @@
  * reached. It stops when the learner sets the stop key, on SIGINT/SIGTERM, or when the learner that
  * started it goes away.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/schema.js";
 import { QttdmError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
@@ -104,7 +105,6 @@ class PendingBatch {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runActor(opts: ActorOptions): Promise<{ sent: number; messages: number }> {
   const config: Config = readRunConfig(opts.runDir);

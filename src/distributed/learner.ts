@@ -9,6 +9,7 @@
  * its own, and starts a new id when a transition does not continue the mapped episode (lost messages), so the
  * buffer's episode chains stay whole.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Agent, Scalars } from "../agents/types.js";
 import type { Config } from "../config/schema.js";
 import { QttdmError } from "../core/errors.js";
@@ -23,8 +24,6 @@ import { encodeAgentState } from "./weights.js";
 
 /** How long a stopping learner waits for actors started by hand to leave its private server. */
 const ACTORS_LEAVE_MS = 5_000;
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** Messages read per XREAD; the wait when the rate limiter allows no update (short, so signals are handled). */
 const READ_COUNT = 256;
@@ -287,7 +286,7 @@ export class DistributedLearner implements ExperienceSource {
       () => true,
       () => false,
     );
-    const stopSet = await Promise.race([told, delay(2_000).then(() => false)]);
+    const stopSet = await Promise.race([told, sleep(2_000, false, { ref: false })]);
     await this.supervisor?.stop();
     // Actors started by hand read the stop key at their next send; a private server stopped before that would leave
     // them reconnecting to nothing until they give up. So wait (a few seconds at most) until they have gone.
@@ -298,7 +297,7 @@ export class DistributedLearner implements ExperienceSource {
 
   /** Waits until this learner is the server's only client, or `ms` has passed. */
   private async untilOnlyClient(ms: number): Promise<void> {
-    for (const end = Date.now() + ms; Date.now() < end; await delay(50)) {
+    for (const end = Date.now() + ms; Date.now() < end; await sleep(50, undefined, { ref: false })) {
       const info = String(await this.redis.info("clients").catch(() => ""));
       if (Number(/connected_clients:(\d+)/.exec(info)?.[1] ?? 1) <= 1) return;
     }

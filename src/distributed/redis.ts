@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createClient, RESP_TYPES } from "redis";
 import { QttdmError } from "../core/errors.js";
 
@@ -98,7 +99,7 @@ export async function retrying<T>(url: string, op: () => Promise<T>, onRetry?: (
         throw new RedisUnavailableError(`the Redis server at ${url} has been unreachable for ${OUTAGE_LIMIT_MS / 1000} s (${(err as Error).message}); giving up`);
       }
       onRetry?.(err as Error);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   }
 }
@@ -181,7 +182,7 @@ export async function startRedisServer(opts: { dir: string; socket?: string }): 
     const deadline = performance.now() + 5_000;
     while (!(existsSync(socket) && /ready to accept connections/i.test(output))) {
       if (performance.now() > deadline) throw new QttdmError(`redis-server did not accept connections on ${socket} within 5 s: ${output.trim().slice(-300)}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
   };
   try {

@@ -2,9 +2,9 @@
  * The actors' side of the transition stream: back-pressure against the learner's insert limit and the atomic
  * append of one message (shared by `qttdm actor` and `bench distributed`'s producers).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { retrying, type Redis, type RunKeys } from "./redis.js";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An actor's connection to its run's keys. */
 export interface StreamLink {

@@ -5,6 +5,7 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { distModule } from "../bench/child.js";
 import { QttdmError } from "../core/errors.js";
 
@@ -92,10 +93,9 @@ export class Supervisor {
     const live = this.slots.map((s) => s.child).filter((c): c is ChildProcess => c !== null && c.exitCode === null && c.signalCode === null);
     const exited = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once("exit", () => resolve())));
     const all = Promise.all(live.map(exited));
-    const timer = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-    await Promise.race([all, timer(graceMs)]);
+    await Promise.race([all, sleep(graceMs, undefined, { ref: false })]);
     for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
-    await Promise.race([all, timer(2_000)]);
+    await Promise.race([all, sleep(2_000, undefined, { ref: false })]);
     for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
     await all;
   }
