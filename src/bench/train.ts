@@ -14,6 +14,12 @@
  * `--baseline DIR` also runs another built qttdm checkout (e.g. an earlier commit in a git worktree) on its
  * default wasm backend, in the same invocation, as `baseline_wasm`, and adds `<backend>_speedup_vs_baseline`:
  * the side-by-side form of "faster than before this change".
+ *
+ * `--actors N` also runs each backend distributed (`replay.transport: redis`, `distributed.actors: N`, a private
+ * redis-server; docs/distributed.md) after its single-process run, at the same samples-per-insert (the default
+ * derived from the preset's train section), as `<backend>_actors<N>` with `<backend>_actors<N>_speedup`: the
+ * learner and each actor then have one compute thread each, so the single process is measured against the
+ * learner plus N actors sharing the machine's cores. Its rates count inserted transitions (the learner's env steps).
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -71,7 +77,12 @@ export const trainBenchmark: Benchmark = {
     // About 20 records per run: enough to start timing close to learningStarts, too few to cost anything.
     const logEvery = Math.max(learningStarts, Math.ceil(steps / 20));
     const figs: BenchFigures = { preset, steps, learning_starts: learningStarts };
-    const runs = benchBackends(ctx).map((b) => ({ label: b, cli: distModule("cli/main.js"), sets: [`experiment.backend=${b}`, "experiment.threads=1"] }));
+    const actors = ctx.options.actors === undefined ? 0 : Number(ctx.options.actors);
+    if (!Number.isInteger(actors) || actors < 0) throw new ConfigError(`--actors: got ${show(ctx.options.actors)}, expected an integer ≥ 0 (actor processes of a distributed run beside each single-process one)`);
+    const runs = benchBackends(ctx).flatMap((b) => {
+      const local = { label: b, cli: distModule("cli/main.js"), sets: [`experiment.backend=${b}`, "experiment.threads=1"] };
+      return actors === 0 ? [local] : [local, { ...local, label: `${b}_actors${actors}`, sets: [...local.sets, "replay.transport=redis", `distributed.actors=${actors}`] }];
+    });
     if (ctx.options.baseline !== undefined) {
       const cli = join(String(ctx.options.baseline), "dist", "cli", "main.js");
       if (!existsSync(cli)) throw new ConfigError(`--baseline: got ${show(ctx.options.baseline)}, expected a built qttdm checkout (no ${cli})`);
@@ -111,6 +122,10 @@ export const trainBenchmark: Benchmark = {
     }
     const [w, l] = [figs.wasm_env_steps_per_s, figs.libtorch_env_steps_per_s];
     if (typeof w === "number" && typeof l === "number") figs.libtorch_speedup_vs_wasm = round(l / w, 3);
+    for (const b of ["wasm", "libtorch"]) {
+      const [one, many] = [figs[`${b}_env_steps_per_s`], figs[`${b}_actors${actors}_env_steps_per_s`]];
+      if (typeof one === "number" && typeof many === "number") figs[`${b}_actors${actors}_speedup`] = round(many / one, 3);
+    }
     const base = figs.baseline_wasm_env_steps_per_s;
     if (typeof base === "number") {
       for (const b of ["wasm", "libtorch"]) {

@@ -7,6 +7,7 @@ interface Args {
   backend?: string;
   backends?: string;
   baseline?: string;
+  actors?: number;
   config?: string;
   steps?: number;
   seeds?: number;
@@ -37,14 +38,17 @@ export const benchCommand: CommandModule<object, Args> = {
       .option("backend", { type: "string", choices: ["auto", "tensorflow", "libtorch", "wasm", "cpu"], describe: "learner, train: measure only this backend (default: wasm, and libtorch when built)" })
       .option("backends", { type: "string", describe: "learner, train: comma-separated backends to measure, e.g. wasm,libtorch" })
       .option("baseline", { type: "string", describe: "train: a built earlier qttdm checkout to time on its wasm backend beside these" })
+      .option("actors", { type: "number", describe: "train: also run each backend distributed with this many actor processes (replay.transport: redis; needs redis-server)" })
       .example("$0 bench env", "environment throughput")
       .example("$0 bench learner", "learner workloads on wasm and libtorch, with PyTorch ratios when torch is installed")
-      .example("$0 bench train --config lunarlander/qttdm --steps 3000", "training env steps/s on wasm and libtorch") as never,
+      .example("$0 bench train --config lunarlander/qttdm --steps 3000", "training env steps/s on wasm and libtorch")
+      .example("$0 bench train --config humanoid/qttdm --steps 8000 --backends libtorch --actors 1", "single process against learner + 1 actor") as never,
   handler: async (args) => {
     await runBenchmarks(args.names, { quick: args.quick, options: {
         backend: args.backend,
         backends: args.backends,
         baseline: args.baseline,
+        actors: args.actors,
         config: args.config,
         steps: args.steps,
         seeds: args.seeds,

@@ -38,7 +38,7 @@ export const envSchema = z
 
 export const evalSchema = z
   .object({
-    every: steps().default(10_000).describe("Evaluate every this many env steps (0 disables periodic evaluation)."),
+    every: steps().default(10_000).describe("Evaluate every this many env steps (0 disables periodic evaluation). A distributed run (replay.transport: redis) evaluates in its own process while the learner trains on; results are logged at the step they belong to."),
     episodes: z.number().int().min(1).default(5).describe("Greedy evaluation episodes, on fixed seeds."),
     seed: z.number().int().nonnegative().default(1_000_000)
       .describe("Seed of the first evaluation episode (episode i uses seed + i), disjoint from training seeds."),

@@ -5,6 +5,7 @@
 import { selectBackend } from "../backend/index.js";
 import { Rng } from "../core/rng.js";
 import type { Agent, GreedyMode } from "../agents/types.js";
+import type { Config } from "../config/schema.js";
 import { makeEnv } from "../envs/index.js";
 import type { Env } from "../envs/types.js";
 import { createAgent } from "./agents.js";
@@ -96,6 +97,11 @@ export function evaluate(env: Env, policy: GreedyPolicy, episodes: number, seed:
   const mean = returns.reduce((a, b) => a + b, 0) / episodes;
   const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / episodes);
   return { seeds, returns, lengths, mean, std, ...(record ? { trajectories } : {}) };
+}
+
+/** A trainer's evaluation at `step`: each of the agent's greedy modes (its main one first) on the run's eval seeds. */
+export function evaluateModes(config: Config, env: Env, agent: Agent, modes: readonly GreedyMode[], step: number, rng: Rng): [GreedyMode, EvalResult][] {
+  return modes.map((mode) => [mode, evaluate(env, greedyPolicy(agent, () => step, rng, mode), config.eval.episodes, config.eval.seed)]);
 }
 
 export interface CheckpointEvalOptions {

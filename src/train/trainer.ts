@@ -6,7 +6,7 @@
  * first episode; exploration, replay sampling and network init: separate `Rng` streams), so a run
  * on the cpu, wasm or libtorch (CPU) backend is reproducible, and a resumed run continues exactly (see collector.ts).
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import YAML from "yaml";
 import type { Config } from "../config/schema.js";
@@ -25,7 +25,8 @@ import { rateLimits } from "../distributed/rate-limiter.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { Collector } from "./collector.js";
 import { LocalExperience, type ExperienceSource } from "./experience.js";
-import { evaluate, greedyPolicy, type EvalResult } from "./evaluate.js";
+import { evaluateModes, type EvalResult } from "./evaluate.js";
+import { EvalProcess } from "./eval-process.js";
 import { ScalarWindow } from "./metrics.js";
 import { createRunDir, DIVERGED_TAG, recordResumeOverrides, resumeConfig, runDirPaths, runRootOf, type RunDir } from "./run-dir.js";
 import { lockRunDir } from "./run-lock.js";
@@ -206,26 +207,44 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     });
   };
 
-  const runEval = (): EvalResult => {
-    const policy = (mode: GreedyMode) =>
-      evaluate(evalEnv, greedyPolicy(agent, () => state.envSteps, actRng, mode), config.eval.episodes, config.eval.seed);
-    const [main, ...others] = evalModes(config);
-    const r = policy(main!);
-    logger.scalar("eval/episodic_return", r.mean, state.envSteps);
-    logger.scalar("eval/episodic_return_std", r.std, state.envSteps);
+  /** Logs and saves the evaluation of `step` (its main mode first), wherever it ran. */
+  const recordEval = (step: number, results: [GreedyMode, EvalResult][]) => {
+    const [[, r], ...others] = results as [[GreedyMode, EvalResult], ...[GreedyMode, EvalResult][]];
+    logger.scalar("eval/episodic_return", r.mean, step);
+    logger.scalar("eval/episodic_return_std", r.std, step);
     const choice = bandit?.afterEval(r.mean);
-    if (choice) logger.scalars(choice, state.envSteps);
+    if (choice) logger.scalars(choice, step);
     const extra: Record<string, EvalResult> = {};
-    for (const mode of others) {
+    for (const [mode, e] of others) {
       const name = mode.replace(/^greedy-/, "");
-      const e = (extra[name] = policy(mode));
-      logger.scalar(`eval/${name}_episodic_return`, e.mean, state.envSteps);
-      logger.scalar(`eval/${name}_episodic_return_std`, e.std, state.envSteps);
+      extra[name] = e;
+      logger.scalar(`eval/${name}_episodic_return`, e.mean, step);
+      logger.scalar(`eval/${name}_episodic_return_std`, e.std, step);
     }
-    writeFileSync(evalResultPath(dir, state.envSteps), JSON.stringify({ step: state.envSteps, ...r, ...extra }, null, 1));
-    state.evals.push({ step: state.envSteps, mean: r.mean, std: r.std });
+    // Atomic: a resumed distributed run reads the files of evaluations that finished after its checkpoint.
+    const path = evalResultPath(dir, step);
+    writeFileSync(`${path}.tmp`, JSON.stringify({ step, ...r, ...extra }, null, 1));
+    renameSync(`${path}.tmp`, path);
+    state.evals.push({ step, mean: r.mean, std: r.std });
     progress?.update(state.envSteps, { evalReturn: r.mean });
-    return r;
+  };
+  // A distributed learner evaluates in its own process, so that evaluations never stall training.
+  const evalProcess = distributed ? new EvalProcess(dir.root, join(dir.evalDir, "pending"), (reply) => recordEval(reply.step, reply.results), say) : null;
+  if (evalProcess) {
+    // A resumed session: evaluations of steps up to the checkpoint that finished after it was written (their log
+    // records were rolled back) are logged again from their files, and those still pending are made again.
+    const done = new Set(state.evals.map((e) => e.step));
+    const pending = evalProcess.pendingSteps();
+    for (const step of pending) if (step > state.envSteps) evalProcess.discard(step);
+    const open = pending.filter((step) => step <= state.envSteps && !done.has(step));
+    for (const step of savedEvalSteps(dir)) {
+      if (step <= state.envSteps && !done.has(step) && !open.includes(step)) recordEval(step, readEvalResults(dir, step, evalModes(config)));
+    }
+    for (const step of open) evalProcess.resubmit(step);
+  }
+  const runEval = () => {
+    if (evalProcess) evalProcess.submit(state.envSteps, agent.state());
+    else recordEval(state.envSteps, evaluateModes(config, evalEnv, agent, evalModes(config), state.envSteps, actRng));
   };
 
   let finalEval: EvalResult | null = null;
@@ -296,8 +315,9 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       }
     }
     if (!interrupted) {
-      if (config.eval.every === 0 || !crossed(state.envSteps - lastSteps, state.envSteps, config.eval.every)) finalEval = runEval();
-      else finalEval = lastEvalResult(dir, state.envSteps);
+      if (config.eval.every === 0 || !crossed(state.envSteps - lastSteps, state.envSteps, config.eval.every)) runEval();
+      await evalProcess?.drain();
+      finalEval = readEvalResult(dir, state.envSteps);
       await writeCheckpoint();
     }
   } catch (err) {
@@ -312,11 +332,13 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     throw err;
   } finally {
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
-    // The actors and a private redis-server go first: nothing below may leave them running.
-    try {
-      await source.close();
-    } catch (e) {
-      if (!failed) throw e;
+    // The actors, the evaluator and a private redis-server go first: nothing below may leave them running.
+    for (const close of [() => source.close(), () => evalProcess?.close()]) {
+      try {
+        await close();
+      } catch (e) {
+        if (!failed) throw e;
+      }
     }
     release(failed);
   }
@@ -338,6 +360,21 @@ function evalResultPath(dir: RunDir, step: number): string {
   return join(dir.evalDir, `${checkpointName(step)}.json`);
 }
 
-function lastEvalResult(dir: RunDir, step: number): EvalResult {
+function readEvalResult(dir: RunDir, step: number): EvalResult {
   return JSON.parse(readFileSync(evalResultPath(dir, step), "utf8")) as EvalResult;
+}
+
+/** The steps of the evaluations saved in the run's eval folder, in order. */
+function savedEvalSteps(dir: RunDir): number[] {
+  return readdirSync(dir.evalDir)
+    .map((f) => /^step-(\d+)\.json$/.exec(f))
+    .flatMap((m) => (m ? [Number(m[1])] : []))
+    .sort((a, b) => a - b);
+}
+
+/** A saved evaluation as per-mode results: the main mode's fields at the top, the others under their names (recordEval's layout). */
+function readEvalResults(dir: RunDir, step: number, modes: readonly GreedyMode[]): [GreedyMode, EvalResult][] {
+  const saved = readEvalResult(dir, step) as EvalResult & Record<string, EvalResult>;
+  const [main, ...others] = modes;
+  return [[main!, saved], ...others.map((m): [GreedyMode, EvalResult] => [m, saved[m.replace(/^greedy-/, "")]!])];
 }

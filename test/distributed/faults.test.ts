@@ -220,6 +220,38 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     expect(envSteps).toBeGreaterThanOrEqual(stopped + 500);
   });
 
+  it("evaluation runs in its own process: a killed evaluator is restarted, evaluations pending at SIGINT are made on resume, each logged once", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
+    // Evaluations far slower than training, so that several are outstanding when the learner stops.
+    const evals = ["eval.every=200", "eval.episodes=100"];
+    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1000000", "distributed.actors=1", ...tiny, ...evals]));
+    const runDir = (await run.waitFor(/run directory: (\S+)/))[1]!;
+    const evaluator = Number((await run.waitFor(/evaluation process: pid (\d+)/))[1]);
+    process.kill(evaluator, "SIGKILL");
+    await run.waitFor(new RegExp(`evaluator \\(pid ${evaluator}\\) exited with SIGKILL; restarting it with [1-9]\\d* evaluation\\(s\\) outstanding`));
+    await run.waitFor(/evaluation process: pid (?!${evaluator})\d+/);
+    await sleep(300);
+    run.child.kill("SIGINT");
+    expect(await run.exit, run.output()).toBe(130);
+    const stopped = Number((await run.waitFor(/stopped at step (\d+)/))[1]);
+    const pendingDir = join(runDir, "eval", "pending");
+    const pendingAtStop = readdirSync(pendingDir).filter((f) => f.endsWith(".agent"));
+    expect(pendingAtStop.length, "evaluations outstanding at the stop").toBeGreaterThan(0);
+    const resumed = trainProcess(["--resume", runDir, ...sets([`experiment.totalSteps=${stopped + 200}`])]);
+    expect(await resumed.exit, resumed.output()).toBe(0);
+    expect(readdirSync(pendingDir)).toEqual([]);
+    const logged = readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tag: string; step: number })
+      .filter((r) => r.tag === "eval/episodic_return").map((r) => r.step);
+    const saved = readdirSync(join(runDir, "eval")).flatMap((f) => (/^step-(\d+)\.json$/.exec(f) ? [Number(f.slice(5, 14))] : []));
+    // Every evaluation made, up to the end, logged once and in order, each with its file.
+    expect(logged).toEqual([...new Set(logged)].sort((a, b) => a - b));
+    expect(logged).toEqual(saved.sort((a, b) => a - b));
+    for (const f of pendingAtStop) expect(logged).toContain(Number(f.slice(5, 14)));
+    expect(logged.at(-1)).toBeGreaterThanOrEqual(stopped + 200);
+    const ck = loadCheckpoint(join(runDir, "checkpoints"));
+    expect((ck.trainer as { evals: { step: number }[] }).evals.map((e) => e.step)).toEqual(logged);
+  });
+
   it("a Redis URL that cannot be reached: one clear error within 5 s, exit 2", async () => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
     const run = trainProcess(sets([`experiment.runsDir=${runs}`, "distributed.actors=1", "redis.url=redis://127.0.0.1:9", ...tiny]));
