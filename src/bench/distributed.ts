@@ -5,6 +5,10 @@
  * DistributedLearner, which drains, decodes, checks and inserts them (with their priorities) into a
  * ReplayBuffer of 2^17 (ReaPER+ sampler). The rate limiter is opened wide (samplesPerInsert 1e-6), so
  * nothing waits for updates. Figures: transitions inserted per second, and per producer.
+ *
+ * Then the projection of distributed-projection.ts for `--config` (default lunarlander/dqn-reaper) on `--backend`
+ * (default: auto): measured actor and learner rates of that preset, with the insert cost measured here, give the
+ * transitions/s and the learner's utilisation for 1, 2, 8, 32 and 128 actors.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,6 +24,7 @@ import { startRedisServer } from "../distributed/redis.js";
 import { ReplayBuffer } from "../replay/buffer.js";
 import { createAgent } from "../train/agents.js";
 import { distModule } from "./child.js";
+import { projectPreset } from "./distributed-projection.js";
 import type { BenchContext, BenchFigures, Benchmark } from "./types.js";
 
 async function run(ctx: BenchContext): Promise<BenchFigures> {
@@ -69,6 +74,7 @@ async function run(ctx: BenchContext): Promise<BenchFigures> {
     await Promise.all(finished);
     agent.dispose();
     ctx.log(`${perS.toFixed(0)} transitions/s inserted (decoded, checked, priorities applied); buffer ${buffer.size}; rejected ${scalars["distributed/rejected_messages"]}, lost ${scalars["distributed/lost_transitions"]}`);
+    const projection = await projectPreset(ctx, String(ctx.options.config ?? "lunarlander/dqn-reaper"), String(ctx.options.backend ?? "auto"), perS);
     return {
       actors,
       batch_transitions: batch,
@@ -77,6 +83,7 @@ async function run(ctx: BenchContext): Promise<BenchFigures> {
       sent_transitions: sentBy.reduce((a, b) => a + b, 0),
       inserted_transitions: progress.envSteps,
       rejected_messages: scalars["distributed/rejected_messages"]!,
+      ...projection,
     };
   } finally {
     for (const p of producers) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
@@ -87,6 +94,6 @@ async function run(ctx: BenchContext): Promise<BenchFigures> {
 
 export const distributedBenchmark: Benchmark = {
   name: "distributed",
-  description: "replay.transport: redis with no learning: transitions/s from 4 producer processes through a private redis-server into the learner's buffer",
+  description: "replay.transport: redis with no learning: transitions/s from 4 producer processes through a private redis-server into the learner's buffer; then a projection for 8/32/128 actors of --config (measured actor and learner rates)",
   run,
 };

@@ -34,7 +34,7 @@ export const benchCommand: CommandModule<object, Args> = {
       .option("steps", { type: "number", describe: "dqn, train: env steps per run" })
       .option("seeds", { type: "number", describe: "dqn: seeds per preset" })
       .option("configs", { type: "string", array: true, describe: "dqn: presets to compare" })
-      .option("config", { type: "string", describe: "train: preset to time (default lunarlander/dqn-reaper)" })
+      .option("config", { type: "string", describe: "train: preset to time; distributed: preset to project (default lunarlander/dqn-reaper)" })
       .option("backend", { type: "string", choices: ["auto", "tensorflow", "libtorch", "wasm", "cpu"], describe: "learner, train: measure only this backend (default: wasm, and libtorch when built)" })
       .option("backends", { type: "string", describe: "learner, train: comma-separated backends to measure, e.g. wasm,libtorch" })
       .option("baseline", { type: "string", describe: "train: a built earlier qttdm checkout to time on its wasm backend beside these" })
