@@ -3,7 +3,7 @@
  * process, so that one backend's allocations, JIT state and thread pools cannot slow the next, and with one
  * compute thread, so that the figures compare kernels rather than core counts.
  */
-import { fork } from "node:child_process";
+import { fork, type ChildProcess, type ForkOptions } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { BACKEND_CHOICES } from "../backend/index.js";
@@ -45,6 +45,16 @@ export function benchBackends(ctx: BenchContext): string[] {
 }
 
 /**
+ * Forks a node module with an IPC channel and without the parent's node flags (a debugger port or a test runner's
+ * loader would clash); each line it prints, on stdout or stderr, goes to `onLine`.
+ */
+export function forkLogged(module: string, args: string[], onLine: (line: string) => void, opts: Pick<ForkOptions, "env" | "detached"> = {}): ChildProcess {
+  const child = fork(module, args, { ...opts, execArgv: [], stdio: ["ignore", "pipe", "pipe", "ipc"] });
+  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on("line", onLine);
+  return child;
+}
+
+/**
  * Runs a node module in a child process with one compute thread, forwarding its output lines to `log`.
  * `QTTDM_BACKEND` is dropped from its environment, since it would override the backend the benchmark names, and
  * so are the parent's node flags (a debugger port or a test runner's loader would clash).
@@ -54,8 +64,7 @@ export function benchBackends(ctx: BenchContext): string[] {
 export function runChild(module: string, args: string[], log: (line: string) => void): Promise<unknown> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...threadEnv(1), FORCE_COLOR: "0" };
   delete env.QTTDM_BACKEND;
-  const child = fork(module, args, { env, execArgv: [], stdio: ["ignore", "pipe", "pipe", "ipc"] });
-  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on("line", log);
+  const child = forkLogged(module, args, log, { env });
   let message: unknown;
   child.on("message", (m) => (message = m));
   return new Promise((resolve, reject) => {

@@ -4,8 +4,8 @@
  *
  * Measured: an actor's transitions/s (the preset's vector env, explore actions at the end of the exploration
  * schedule, so a planner plans, and the Ape-X priority probe: what `qttdm actor` does per transition), the
- * learner's seconds per update (the trainer's update and priority write-back on a buffer filled with random-action
- * transitions), and its seconds per inserted transition (the transport figure of the same benchmark).
+ * learner's seconds per update (the trainer's update and priority write-back on a buffer filled with explore actions
+ * at step 0, uniform for the presets), and its seconds per inserted transition (the transport figure of the same benchmark).
  *
  * Model (Ape-X's and Reverb's setting: actors on their own cores, one learner): at samples-per-insert spi and
  * batch B every inserted transition costs the learner spi/B updates plus one insert, so it takes at most
@@ -22,7 +22,7 @@ import { Rng } from "../core/rng.js";
 import { selectBackend } from "../backend/index.js";
 import { PriorityEstimator } from "../distributed/priorities.js";
 import { rateLimits } from "../distributed/rate-limiter.js";
-import { makeVectorEnv, sampleSpace } from "../envs/index.js";
+import { makeVectorEnv } from "../envs/index.js";
 import { ReplayBuffer } from "../replay/buffer.js";
 import { createAgent } from "../train/agents.js";
 import { Collector } from "../train/collector.js";
@@ -57,15 +57,12 @@ export async function projectPreset(ctx: BenchContext, preset: string, backend: 
   const rng = new Rng(2);
   const seconds = ctx.quick ? 1 : 10;
   try {
-    // Learner: a buffer of random-action transitions large enough for every sampler and sequence length.
+    // Learner: a buffer large enough for every sampler and sequence length, of the explore actions at step 0
+    // (uniform for the presets: ε = 1, or SAC before learning starts), as bench learner fills its own.
     const buffer = new ReplayBuffer(agent.replaySpec(), { ...config.replay, capacity: Math.min(config.replay.capacity, 1 << 16) });
     const filler = new Collector(vec, 1);
     const fill = Math.max(2_000, 4 * config.train.batchSize);
-    while (buffer.size < fill) {
-      const a = Array.from({ length: vec.num }, () => sampleSpace(vec.actionSpace, rng));
-      const actions = typeof a[0] === "number" ? Int32Array.from(a as number[]) : Float32Array.from((a as Float32Array[]).flatMap((x) => Array.from(x)));
-      buffer.add(filler.step(actions).batch);
-    }
+    while (buffer.size < fill) buffer.add(filler.step(agent.act(filler.obs, vec.num, "explore", 0, rng)).batch);
     let updates = 0;
     const source: ReplaySource = {
       sample: (n) => buffer.sample(n, rng, updates, { recycle: true }),

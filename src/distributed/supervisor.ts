@@ -3,10 +3,9 @@
  * goes on, and stops them all by PID at the end. A slot's incarnation counts its restarts, so a restarted
  * actor gets fresh seeds and fresh episode ids.
  */
-import { fork, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { distModule } from "../bench/child.js";
+import { distModule, forkLogged } from "../bench/child.js";
 import { QttdmError } from "../core/errors.js";
 
 /** Consecutive deaths of one slot without a message in between after which the run stops. */
@@ -62,10 +61,9 @@ export class Supervisor {
     const args = ["actor", "--run", this.runDir, "--redis", this.url, "--index", String(index), "--incarnation", String(slot.incarnation)];
     // detached: its own process group, so a Ctrl-C meant for the learner does not reach the actors; the
     // learner stops them itself, and the IPC channel tells them when the learner is gone.
-    const child = fork(distModule("cli/main.js"), args, { execArgv: [], detached: true, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    const child = forkLogged(distModule("cli/main.js"), args, this.say, { detached: true });
     slot.child = child;
     slot.failedStarts += 1;
-    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on("line", (line) => this.say(line));
     child.once("exit", (code, signal) => {
       slot.child = null;
       if (this.stopping) return;

@@ -43,6 +43,17 @@ export function checkpointName(step: number): string {
   return `step-${String(step).padStart(9, "0")}`;
 }
 
+/** The steps of the files `step-N<suffix>` in `dir` (named by checkpointName), in order; none when `dir` is missing. */
+export function stepFiles(dir: string, suffix: string): number[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .flatMap((n) => {
+      const m = n.endsWith(suffix) ? /^step-(\d+)$/.exec(n.slice(0, n.length - suffix.length)) : null;
+      return m ? [Number(m[1])] : [];
+    })
+    .sort((a, b) => a - b);
+}
+
 /**
  * Weights with NaN or ±Inf make a checkpoint worthless (and "last good" a lie): written only when finite.
  * @throws DivergenceError naming the blob, the count and the first tensor with such a value

@@ -6,15 +6,14 @@
  * are served in order. A pending file stays until its result is recorded, so a checkpoint written meanwhile
  * resumes with those evaluations (`pendingSteps`); a child that dies is restarted with the outstanding requests.
  */
-import { fork, type ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import type { AgentState, GreedyMode } from "../agents/types.js";
-import { distModule } from "../bench/child.js";
+import { distModule, forkLogged } from "../bench/child.js";
 import { QttdmError } from "../core/errors.js";
 import { encodeAgentState } from "../distributed/weights.js";
-import { checkpointName } from "./checkpoint.js";
+import { checkpointName, stepFiles } from "./checkpoint.js";
 import type { EvalResult } from "./evaluate.js";
 
 /** What the child sends back for one request. */
@@ -56,10 +55,7 @@ export class EvalProcess {
 
   /** Steps whose evaluation was requested and has no recorded result (files left by an earlier session too). */
   pendingSteps(): number[] {
-    return readdirSync(this.pendingDir)
-      .map((f) => /^step-(\d+)\.agent$/.exec(f))
-      .flatMap((m) => (m ? [Number(m[1])] : []))
-      .sort((a, b) => a - b);
+    return stepFiles(this.pendingDir, ".agent");
   }
 
   /** Drops a pending evaluation (one after the checkpoint a run resumes from: it is made again). */
@@ -89,10 +85,9 @@ export class EvalProcess {
 
   private start(): void {
     // Its own process group, like the actors: a Ctrl-C meant for the learner must not cut an evaluation short.
-    const child = fork(distModule("train/eval-child.js"), [this.runDir], { execArgv: [], detached: true, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    const child = forkLogged(distModule("train/eval-child.js"), [this.runDir], (line) => this.say(`evaluator: ${line}`), { detached: true });
     this.child = child;
     this.failedStarts += 1;
-    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on("line", (line) => this.say(`evaluator: ${line}`));
     child.on("message", (reply: EvalReply) => this.received(reply));
     this.say(`evaluation process: pid ${child.pid}`);
     child.once("exit", (code, signal) => {

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { LogPosition } from "./trainer-state.js";
+import { checkpointName, stepFiles } from "./checkpoint.js";
 
 const METRICS = "metrics.jsonl";
 const isEventFile = (name: string) => name.startsWith("events.out.tfevents.");
@@ -67,10 +68,8 @@ export function rollBackLogs(root: string, positions: readonly LogPosition[] | u
     }
   }
   const evalDir = join(root, "eval");
-  if (existsSync(evalDir)) {
-    const later = readdirSync(evalDir).filter((n) => /^step-\d+\.json$/.test(n) && Number(n.slice(5, -5)) > step);
-    for (const n of later) rmSync(join(evalDir, n));
-    if (later.length) notes.push(`removed ${later.length} evaluation results after step ${step}`);
-  }
+  const later = stepFiles(evalDir, ".json").filter((s) => s > step);
+  for (const s of later) rmSync(join(evalDir, `${checkpointName(s)}.json`));
+  if (later.length) notes.push(`removed ${later.length} evaluation results after step ${step}`);
   return notes;
 }

@@ -6,7 +6,7 @@
  * first episode; exploration, replay sampling and network init: separate `Rng` streams), so a run
  * on the cpu, wasm or libtorch (CPU) backend is reproducible, and a resumed run continues exactly (see collector.ts).
  */
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import YAML from "yaml";
 import type { Config } from "../config/schema.js";
@@ -22,7 +22,7 @@ import type { Agent, GreedyMode, ReplaySource } from "../agents/types.js";
 import { createAgent, evalModes } from "./agents.js";
 import { ReplayBandit } from "./replay-bandit.js";
 import { rateLimits } from "../distributed/rate-limiter.js";
-import { checkpointName, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { checkpointName, loadCheckpoint, saveCheckpoint, stepFiles } from "./checkpoint.js";
 import { Collector } from "./collector.js";
 import { LocalExperience, type ExperienceSource } from "./experience.js";
 import { evaluateModes, type EvalResult } from "./evaluate.js";
@@ -90,7 +90,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   // Envs and agent before the run directory: a config they reject leaves no empty run behind. A distributed
   // learner steps no env (its actors do): one copy gives the agent its spaces.
   const vec = await makeVectorEnv(config.env.id, distributed ? 1 : config.env.numEnvs, config.env.options);
-  const evalEnv = await makeEnv(config.env.id, config.env.options);
+  // A distributed learner evaluates in its own process (eval-process.ts).
+  const evalEnv = distributed ? null : await makeEnv(config.env.id, config.env.options);
   const initRng = new Rng(seed * 4 + 1);
   const actRng = new Rng(seed * 4 + 2);
   const replayRng = new Rng(seed * 4 + 3);
@@ -148,7 +149,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 
   /** Every step runs; while an error is on its way out, a failing one (a full disk at logger.close) must not hide it. */
   const release = (failing: boolean) => {
-    for (const cleanup of [() => progress?.finish(), () => logger.close(), () => vec.close(), () => evalEnv.close(), () => agent.dispose(), () => lock.release()]) {
+    for (const cleanup of [() => progress?.finish(), () => logger.close(), () => vec.close(), () => evalEnv?.close(), () => agent.dispose(), () => lock.release()]) {
       try {
         cleanup();
       } catch (e) {
@@ -237,14 +238,14 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     const pending = evalProcess.pendingSteps();
     for (const step of pending) if (step > state.envSteps) evalProcess.discard(step);
     const open = pending.filter((step) => step <= state.envSteps && !done.has(step));
-    for (const step of savedEvalSteps(dir)) {
+    for (const step of stepFiles(dir.evalDir, ".json")) {
       if (step <= state.envSteps && !done.has(step) && !open.includes(step)) recordEval(step, readEvalResults(dir, step, evalModes(config)));
     }
     for (const step of open) evalProcess.resubmit(step);
   }
   const runEval = () => {
     if (evalProcess) evalProcess.submit(state.envSteps, agent.state());
-    else recordEval(state.envSteps, evaluateModes(config, evalEnv, agent, evalModes(config), state.envSteps, actRng));
+    else recordEval(state.envSteps, evaluateModes(config, evalEnv!, agent, evalModes(config), state.envSteps, actRng));
   };
 
   let finalEval: EvalResult | null = null;
@@ -362,14 +363,6 @@ function evalResultPath(dir: RunDir, step: number): string {
 
 function readEvalResult(dir: RunDir, step: number): EvalResult {
   return JSON.parse(readFileSync(evalResultPath(dir, step), "utf8")) as EvalResult;
-}
-
-/** The steps of the evaluations saved in the run's eval folder, in order. */
-function savedEvalSteps(dir: RunDir): number[] {
-  return readdirSync(dir.evalDir)
-    .map((f) => /^step-(\d+)\.json$/.exec(f))
-    .flatMap((m) => (m ? [Number(m[1])] : []))
-    .sort((a, b) => a - b);
 }
 
 /** A saved evaluation as per-mode results: the main mode's fields at the top, the others under their names (recordEval's layout). */
