@@ -123,7 +123,7 @@ void release(int32_t id) {
   X(ArgMin) X(Softmax) X(BatchMatMul) X(_FusedMatMul) X(Slice) X(Concat) X(Pack) X(Unpack)     \
   X(SplitV) X(Tile) X(PadV2) X(Reverse) X(GatherV2) X(OneHot) X(Fill) X(ZerosLike) X(OnesLike) X(Range)      \
   X(Select) X(Cumsum) X(AddN) X(StridedSlice) X(QttdmLayerNorm) X(QttdmLayerNormGrad) X(QttdmActivationGrad)     \
-  X(QttdmAdam) X(QttdmGelu) X(QttdmCachedBlock)
+  X(QttdmAdam) X(QttdmGelu) X(QttdmCachedBlock) X(QttdmAttention) X(QttdmAttentionGrad)
 
 enum Op {
 #define X(name) op_##name,
@@ -216,6 +216,204 @@ std::vector<at::Tensor> cached_block(const Args& A) {
   }
   x.add_(at::addmm(A.x(16), m, A.x(15)));
   return {x, k, v};
+}
+
+// The core of causal multi-head self-attention (nets/layers.ts CausalSelfAttention between its projections):
+// o = softmax(scale·q·kᵀ + causal mask)·v per row and head, with q, k, v, o [b·t, d] and heads contiguous along
+// d. The composed form is ~12 kernels forward and ~20 backward, and its batched products make one BLAS call per
+// (row, head) on t×t×dh blocks of a few thousand multiply-adds, where the call costs more than the arithmetic.
+// Here 16 rows of the batch go side by side in the lanes of one vector (gathered per head, scattered back), so
+// every step of the small products is a whole-vector multiply-add with no remainder loops. The functions are
+// built for AVX-512, AVX2 and baseline x86-64, picked at load time (the addon is otherwise built for the
+// baseline). Keys after the query get probability 0, as the composed form's −1e9 mask gives them.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define QTTDM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define QTTDM_CLONES
+#endif
+
+constexpr int64_t kLanes = 16;
+// Aligned explicitly: the baseline build would give the type 16-byte alignment, which the AVX-512 clone does not assume.
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float)), aligned(kLanes * sizeof(float))));
+typedef int32_t LaneInts __attribute__((vector_size(kLanes * sizeof(int32_t))));
+
+// exp(x) for x ≤ 0 (scores minus their row's max) as Cephes' expf: x = n·ln2 + r with |r| ≤ ln2/2, exp(r) by its
+// polynomial (within ~1 ulp), 2^n by the exponent bits; 0 below −87.3, where float32's exp underflows.
+__attribute__((always_inline)) inline Lanes exp_nonpositive(Lanes x) {
+  const Lanes floor_x = Lanes{} - 87.3f;
+  const LaneInts under = x < floor_x;
+  x = under ? floor_x : x;
+  const LaneInts n = -__builtin_convertvector(x * -1.44269504088896341f + 0.5f, LaneInts);
+  const Lanes nf = __builtin_convertvector(n, Lanes);
+  const Lanes r = x - nf * 0.693359375f + nf * 2.12194440e-4f;
+  Lanes y = Lanes{} + 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * r * r + r + 1.0f;
+  const LaneInts bits = (n + 127) << 23;
+  const Lanes scale = (Lanes)bits;  // GCC's vector casts keep the bits
+  return under ? Lanes{} : y * scale;
+}
+
+struct LaneBlock {
+  int64_t row0, rows;        // the batch rows in the lanes: row0 + l for l < rows (the other lanes hold zeros)
+  int64_t t, d, col, dh;     // tokens per row, row width, the head's first column, head width
+};
+
+// x [b, t, d] → xl [t·dh] lanes: xl[i·dh + c][l] = x[row0 + l, i, col + c].
+__attribute__((always_inline)) inline void gather_lanes(const LaneBlock& B, const float* x, Lanes* xl) {
+  for (int64_t k = 0; k < B.t * B.dh; k++) xl[k] = Lanes{};
+  for (int64_t l = 0; l < B.rows; l++) {
+    const float* row = x + (B.row0 + l) * B.t * B.d + B.col;
+    for (int64_t i = 0; i < B.t; i++) {
+      for (int64_t c = 0; c < B.dh; c++) xl[i * B.dh + c][l] = row[i * B.d + c];
+    }
+  }
+}
+
+// The inverse of gather_lanes for the rows in the block.
+__attribute__((always_inline)) inline void scatter_lanes(const LaneBlock& B, const Lanes* xl, float* x) {
+  for (int64_t l = 0; l < B.rows; l++) {
+    float* row = x + (B.row0 + l) * B.t * B.d + B.col;
+    for (int64_t i = 0; i < B.t; i++) {
+      for (int64_t c = 0; c < B.dh; c++) row[i * B.d + c] = xl[i * B.dh + c][l];
+    }
+  }
+}
+
+// One block of rows and one head, forward. p: the block's probabilities [t, t] lanes (kept for the backward
+// pass); scratch: 4·t·dh lanes.
+QTTDM_CLONES void attention_block(const LaneBlock& B, const float* Q, const float* K, const float* V, float scale, Lanes* p, Lanes* scratch,
+                                  float* O) {
+  const int64_t t = B.t, dh = B.dh;
+  Lanes *q = scratch, *k = q + t * dh, *v = k + t * dh, *o = v + t * dh;
+  gather_lanes(B, Q, q);
+  gather_lanes(B, K, k);
+  gather_lanes(B, V, v);
+  for (int64_t i = 0; i < t; i++) {
+    Lanes* s = p + i * t;
+    const int64_t seen = i + 1;  // keys 0..i
+    for (int64_t j = 0; j < t; j++) s[j] = Lanes{};
+    for (int64_t c = 0; c < dh; c++) {
+      const Lanes qc = q[i * dh + c] * scale;
+      for (int64_t j = 0; j < seen; j++) s[j] += qc * k[j * dh + c];
+    }
+    Lanes mx = s[0];
+    for (int64_t j = 1; j < seen; j++) mx = s[j] > mx ? s[j] : mx;
+    Lanes sum = Lanes{};
+    for (int64_t j = 0; j < seen; j++) {
+      s[j] = exp_nonpositive(s[j] - mx);
+      sum += s[j];
+    }
+    const Lanes inv = 1.0f / sum;
+    Lanes* oi = o + i * dh;
+    for (int64_t c = 0; c < dh; c++) oi[c] = Lanes{};
+    for (int64_t j = 0; j < seen; j++) {
+      s[j] *= inv;
+      for (int64_t c = 0; c < dh; c++) oi[c] += s[j] * v[j * dh + c];
+    }
+  }
+  scatter_lanes(B, o, O);
+}
+
+// One block of rows and one head, backward into dq, dk, dv. scratch: 7·t·dh + t lanes.
+QTTDM_CLONES void attention_block_grad(const LaneBlock& B, const float* DO, const float* Q, const float* K, const float* V, const Lanes* p,
+                                       float scale, Lanes* scratch, float* DQ, float* DK, float* DV) {
+  const int64_t t = B.t, dh = B.dh, n = t * dh;
+  Lanes *dout = scratch, *q = dout + n, *k = q + n, *v = k + n, *dq = v + n, *dk = dq + n, *dv = dk + n, *dp = dv + n;
+  gather_lanes(B, DO, dout);
+  gather_lanes(B, Q, q);
+  gather_lanes(B, K, k);
+  gather_lanes(B, V, v);
+  for (int64_t m = 0; m < 3 * n; m++) dq[m] = Lanes{};
+  for (int64_t i = 0; i < t; i++) {
+    const Lanes* pi = p + i * t;
+    const Lanes* doi = dout + i * dh;
+    const int64_t seen = i + 1;
+    for (int64_t j = 0; j < seen; j++) dp[j] = Lanes{};  // dp_j = do_i·v_j
+    for (int64_t c = 0; c < dh; c++) {
+      for (int64_t j = 0; j < seen; j++) dp[j] += doi[c] * v[j * dh + c];
+    }
+    Lanes dot = Lanes{};
+    for (int64_t j = 0; j < seen; j++) dot += pi[j] * dp[j];
+    for (int64_t j = 0; j < seen; j++) {
+      // The softmax's backward, then the scores' two factors.
+      const Lanes g = pi[j] * (dp[j] - dot) * scale;
+      for (int64_t c = 0; c < dh; c++) {
+        dv[j * dh + c] += pi[j] * doi[c];
+        dq[i * dh + c] += g * k[j * dh + c];
+        dk[j * dh + c] += g * q[i * dh + c];
+      }
+    }
+  }
+  scatter_lanes(B, dq, DQ);
+  scatter_lanes(B, dk, DK);
+  scatter_lanes(B, dv, DV);
+}
+
+struct AttentionShape {
+  int64_t b, t, heads, d, dh, blocks;
+  LaneBlock block(int64_t bh) const {
+    const int64_t blk = bh / heads, row0 = blk * kLanes;
+    return {row0, std::min(kLanes, b - row0), t, d, (bh % heads) * dh, dh};
+  }
+  // Scratch of n lanes for one thread, 64-byte aligned as ATen allocates (std::vector ignores the type's alignment).
+  Lanes* scratch(int64_t n) const {
+    thread_local at::Tensor buffer;
+    if (!buffer.defined() || buffer.numel() < n * kLanes) buffer = at::empty({n * kLanes}, at::kFloat);
+    return reinterpret_cast<Lanes*>(buffer.data_ptr<float>());
+  }
+};
+
+AttentionShape attention_shape(const Args& A, const at::Tensor& q) {
+  const int64_t b = A.i(0), t = A.i(1), heads = A.i(2), d = q.size(-1);
+  if (heads <= 0 || d % heads != 0 || q.numel() != b * t * d) throw std::runtime_error("attention: q is not [b·t, d] with d divisible by heads");
+  return {b, t, heads, d, d / heads, (b + kLanes - 1) / kLanes};
+}
+
+// Inputs: q, k, v; ints: b, t, heads; nums: scale. Outputs: o, and the probabilities that the backward pass
+// reads, [blocks of 16 rows, heads, t, t, 16 lanes].
+std::vector<at::Tensor> attention(const Args& A) {
+  const at::Tensor q = A.x(0).contiguous(), k = A.x(1).contiguous(), v = A.x(2).contiguous();
+  const AttentionShape S = attention_shape(A, q);
+  const float scale = static_cast<float>(A.fv[0]);
+  for (const at::Tensor* x : {&q, &k, &v}) {
+    if (x->scalar_type() != at::kFloat || x->numel() != q.numel()) throw std::runtime_error("attention: q, k and v must be float32 of one size");
+  }
+  at::Tensor o = at::empty(q.sizes(), q.options());
+  at::Tensor p = at::empty({S.blocks, S.heads, S.t, S.t, kLanes}, q.options());
+  const float *Q = q.data_ptr<float>(), *K = k.data_ptr<float>(), *V = v.data_ptr<float>();
+  float* O = o.data_ptr<float>();
+  Lanes* P = reinterpret_cast<Lanes*>(p.data_ptr<float>());
+  at::parallel_for(0, S.blocks * S.heads, 1, [&](int64_t begin, int64_t end) {
+    Lanes* scratch = S.scratch(4 * S.t * S.dh);
+    for (int64_t bh = begin; bh < end; bh++) attention_block(S.block(bh), Q, K, V, scale, P + bh * S.t * S.t, scratch, O);
+  });
+  return {o, p};
+}
+
+// Gradients of `attention` with respect to q, k and v. Inputs: do, q, k, v, probabilities; ints: b, t, heads;
+// nums: scale.
+std::vector<at::Tensor> attention_grad(const Args& A) {
+  const at::Tensor dout = A.x(0).contiguous(), q = A.x(1).contiguous(), k = A.x(2).contiguous(), v = A.x(3).contiguous(),
+                   p = A.x(4).contiguous();
+  const AttentionShape S = attention_shape(A, q);
+  const float scale = static_cast<float>(A.fv[0]);
+  if (dout.numel() != q.numel() || p.numel() != S.blocks * S.heads * S.t * S.t * kLanes) throw std::runtime_error("attention grad: shapes disagree with b, t, heads");
+  at::Tensor dq = at::empty(q.sizes(), q.options()), dk = at::empty(k.sizes(), k.options()), dv = at::empty(v.sizes(), v.options());
+  const float *DO = dout.data_ptr<float>(), *Q = q.data_ptr<float>(), *K = k.data_ptr<float>(), *V = v.data_ptr<float>();
+  const Lanes* P = reinterpret_cast<const Lanes*>(p.data_ptr<float>());
+  float *DQ = dq.data_ptr<float>(), *DK = dk.data_ptr<float>(), *DV = dv.data_ptr<float>();
+  at::parallel_for(0, S.blocks * S.heads, 1, [&](int64_t begin, int64_t end) {
+    Lanes* scratch = S.scratch(7 * S.t * S.dh + S.t);
+    for (int64_t bh = begin; bh < end; bh++) {
+      attention_block_grad(S.block(bh), DO, Q, K, V, P + bh * S.t * S.t, scale, scratch, DQ, DK, DV);
+    }
+  });
+  return {dq, dk, dv};
 }
 
 at::Tensor activate(at::Tensor y, int32_t act, double alpha, const at::Tensor* prelu) {
@@ -602,6 +800,8 @@ std::vector<at::Tensor> run(Op op, const Args& A) {
     }
     case op_QttdmAdam: return adam(A);
     case op_QttdmCachedBlock: return cached_block(A);
+    case op_QttdmAttention: return attention(A);
+    case op_QttdmAttentionGrad: return attention_grad(A);
     // Exact (erf) GELU in one vectorised pass; the composed form is four kernels.
     case op_QttdmGelu: return {at::gelu(A.x(0))};
     case op_count: break;

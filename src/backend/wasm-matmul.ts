@@ -1090,8 +1090,8 @@ export function installWasmKernels(): boolean {
     tf.unregisterKernel(kernelName, "wasm");
     tf.registerKernel({ kernelName, backendName: "wasm", setupFunc: stock[kernelName]!.setupFunc, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
-  // QttdmCachedBlock is libtorch's only: decoding on wasm runs the composed block.
-  const fused: Record<Exclude<FusedKernel, "QttdmCachedBlock">, KernelImpl> = {
+  // QttdmCachedBlock and the attention kernels are libtorch's only: wasm runs the composed forms.
+  const fused: Record<Exclude<FusedKernel, "QttdmCachedBlock" | "QttdmAttention" | "QttdmAttentionGrad">, KernelImpl> = {
     QttdmLayerNorm: fusedLayerNorm,
     QttdmLayerNormGrad: fusedLayerNormGrad,
     QttdmActivationGrad: fusedActivationGrad,

@@ -9,7 +9,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { wasmKernelsInstalled } from "../backend/wasm-matmul.js";
 
-export type FusedKernel = "QttdmLayerNorm" | "QttdmLayerNormGrad" | "QttdmActivationGrad" | "QttdmGelu" | "QttdmAdam" | "QttdmCachedBlock";
+export type FusedKernel =
+  | "QttdmLayerNorm"
+  | "QttdmLayerNormGrad"
+  | "QttdmActivationGrad"
+  | "QttdmGelu"
+  | "QttdmAdam"
+  | "QttdmCachedBlock"
+  | "QttdmAttention"
+  | "QttdmAttentionGrad";
 
 /** Whether the active backend implements `name`. */
 export function hasFused(name: FusedKernel): boolean {
@@ -56,6 +64,29 @@ export function activationGradFused(dy: tf.Tensor, y: tf.Tensor, activation: "re
 /** Exact GELU x·Φ(x) in one pass (the composed form is four kernels). */
 export function geluFused(x: tf.Tensor): tf.Tensor {
   return run("QttdmGelu", { x })[0]!;
+}
+
+/** Shape of `attentionFused`: b rows of t tokens, `heads` heads contiguous along the width. */
+export interface AttentionAttrs {
+  b: number;
+  t: number;
+  heads: number;
+  /** Multiplies q·kᵀ (1/√dh). */
+  scale: number;
+}
+
+/**
+ * The core of causal multi-head self-attention, softmax(scale·q·kᵀ + causal mask)·v, per row and head.
+ * @param q, k, v [b·t, d]: the projections, heads contiguous along d
+ * @returns o [b·t, d], and the attention probabilities that the backward pass reads (in the kernel's own layout)
+ */
+export function attentionFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, attrs: AttentionAttrs): [tf.Tensor, tf.Tensor] {
+  return run("QttdmAttention", { q, k, v }, { ...attrs }) as [tf.Tensor, tf.Tensor];
+}
+
+/** Gradients of `attentionFused` with respect to q, k and v. */
+export function attentionGradFused(dy: tf.Tensor, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, probs: tf.Tensor, attrs: AttentionAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return run("QttdmAttentionGrad", { dy, q, k, v, probs }, { ...attrs }) as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 
 /** The parameters of one pre-LN transformer block, in the order `cachedBlockFused` passes them. */

@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ConfigError, show } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { Module, type InitSpec } from "./module.js";
-import { activate, causalMask, checkActivation, dense, denseInfer, denseStack, embeddingLookup, layerNorm, layerNormInfer, matMul, type Activation, type DenseLayerSpec } from "./ops.js";
+import { activate, causalAttention, checkActivation, dense, denseInfer, denseStack, embeddingLookup, layerNorm, layerNormInfer, type Activation, type DenseLayerSpec } from "./ops.js";
 
 function checkPositiveInt(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${what}: got ${show(v)}, expected a positive integer`);
@@ -191,11 +191,6 @@ export class CausalSelfAttention extends Module {
     this.proj = this.addChild(new Dense("proj", dim, dim, rng));
   }
 
-  /** [b, t, d] → [b, heads, t, dh] */
-  private split(x: tf.Tensor, b: number, t: number): tf.Tensor4D {
-    return tf.transpose(tf.reshape(x, [b, t, this.heads, this.headDim]), [0, 2, 1, 3]);
-  }
-
   /**
    * @param x [b, t, d]
    * @param bias optional additive attention bias broadcastable to [b, heads, t, t] (e.g. −1e9 to mask keys),
@@ -204,15 +199,13 @@ export class CausalSelfAttention extends Module {
    */
   apply(x: tf.Tensor3D, bias?: tf.Tensor): tf.Tensor3D {
     const [b, t, d] = x.shape;
-    // Scaling q's kernel output instead of the [t, t] scores touches fewer values.
-    const q = this.split(tf.mul(this.q.apply(x), 1 / Math.sqrt(this.headDim)), b, t);
-    const k = this.split(this.k.apply(x), b, t);
-    const v = this.split(this.v.apply(x), b, t);
-    let scores = tf.add(matMul(q, k, false, true), causalMask(t)); // [b, h, t, t]
-    if (bias) scores = tf.add(scores, bias);
-    const o = matMul(tf.softmax(scores), v); // [b, h, t, dh]
-    const merged = tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [b, t, d]);
-    return this.proj.apply(merged) as tf.Tensor3D;
+    return tf.reshape(this.applyRows(tf.reshape(x, [b * t, d]), b, t, bias), [b, t, d]);
+  }
+
+  /** `apply` on the rows of x: [b·t, d] (ordered by b, then t) → [b·t, d], no reshapes around the products. */
+  applyRows(x: tf.Tensor2D, b: number, t: number, bias?: tf.Tensor): tf.Tensor2D {
+    const o = causalAttention(this.q.apply(x) as tf.Tensor2D, this.k.apply(x) as tf.Tensor2D, this.v.apply(x) as tf.Tensor2D, b, t, this.heads, bias);
+    return this.proj.apply(o) as tf.Tensor2D;
   }
 }
 
@@ -243,8 +236,14 @@ export class TransformerBlock extends Module {
 
   /** @param x [b, t, d] @param bias optional attention bias (see CausalSelfAttention) @returns [b, t, d] */
   apply(x: tf.Tensor3D, bias?: tf.Tensor): tf.Tensor3D {
-    const a = tf.add(x, this.attn.apply(this.ln1.apply(x) as tf.Tensor3D, bias)) as tf.Tensor3D;
-    return tf.add(a, this.fc2.apply(this.fc1.apply(this.ln2.apply(a)))) as tf.Tensor3D;
+    const [b, t, d] = x.shape;
+    return tf.reshape(this.applyRows(tf.reshape(x, [b * t, d]), b, t, bias), [b, t, d]);
+  }
+
+  /** `apply` on the rows of x: [b·t, d] (ordered by b, then t) → [b·t, d]. */
+  applyRows(x: tf.Tensor2D, b: number, t: number, bias?: tf.Tensor): tf.Tensor2D {
+    const a = tf.add(x, this.attn.applyRows(this.ln1.apply(x) as tf.Tensor2D, b, t, bias)) as tf.Tensor2D;
+    return tf.add(a, this.fc2.apply(this.fc1.apply(this.ln2.apply(a)))) as tf.Tensor2D;
   }
 }
 
@@ -269,9 +268,11 @@ export class Transformer extends Module {
 
   /** @param x [b, t, d] token embeddings (positions already added) @returns [b, t, d] */
   apply(x: tf.Tensor3D, bias?: tf.Tensor): tf.Tensor3D {
-    let h = x;
-    for (const blk of this.blocks) h = blk.apply(h, bias);
-    return this.lnf.apply(h) as tf.Tensor3D;
+    // The blocks work on the [b·t, d] rows: their products and layer norms take matrices as they are.
+    const [b, t, d] = x.shape;
+    let h = tf.reshape(x, [b * t, d]) as tf.Tensor2D;
+    for (const blk of this.blocks) h = blk.applyRows(h, b, t, bias);
+    return tf.reshape(this.lnf.apply(h), [b, t, d]);
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ConfigError, show } from "../core/errors.js";
-import { activationGradFused, geluFused, hasFused, layerNormFused, layerNormGradFused, takesMatrices } from "./fused.js";
+import { activationGradFused, attentionFused, attentionGradFused, geluFused, hasFused, layerNormFused, layerNormGradFused, takesMatrices, type AttentionAttrs } from "./fused.js";
 
 /** Activations fused into `dense`. `leaky_relu` uses slope 0.01 (PyTorch's default); `gelu` is the exact erf form. */
 export type Activation = "linear" | "relu" | "leaky_relu" | "gelu" | "tanh";
@@ -377,6 +377,44 @@ export function layerNormInfer(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tens
     return y;
   }
   return tf.add(tf.mul(normalise(x, eps).xhat, gamma), beta) as tf.Tensor2D;
+}
+
+type AttentionFn = (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D) => tf.Tensor2D;
+
+/** The attention core as the backend's fused kernels (see nets/fused.ts): probabilities saved, one call each way. */
+function fusedAttentionFn(attrs: AttentionAttrs): AttentionFn {
+  return tf.customGrad((q: tf.Tensor | tf.GradSaveFunc, k: tf.Tensor | tf.GradSaveFunc, v: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+    const [o, probs] = attentionFused(q as tf.Tensor, k as tf.Tensor, v as tf.Tensor, attrs);
+    (save as tf.GradSaveFunc)([q as tf.Tensor, k as tf.Tensor, v as tf.Tensor, probs]);
+    return {
+      value: o,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sp] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return attentionGradFused(dy, sq, sk, sv, sp, attrs);
+      },
+    };
+  }) as unknown as AttentionFn;
+}
+
+/**
+ * The core of causal multi-head self-attention, softmax(q·kᵀ/√dh + causal mask + bias)·v per row and head.
+ * Where the backend has the fused kernels and no bias is given, one call each way (the composed form is ~12
+ * kernels forward and ~20 backward, and its batched products make one BLAS call per row and head).
+ * @param q, k, v [b·t, d] projections, rows ordered by b then t, heads contiguous along d
+ * @param bias optional additive bias broadcastable to [b, heads, t, t] (e.g. −1e9 to mask keys)
+ * @returns [b·t, d]
+ */
+export function causalAttention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, b: number, t: number, heads: number, bias?: tf.Tensor): tf.Tensor2D {
+  const d = q.shape[1];
+  const dh = d / heads;
+  const scale = 1 / Math.sqrt(dh);
+  if (bias === undefined && hasFused("QttdmAttention")) return fusedAttentionFn({ b, t, heads, scale })(q, k, v);
+  const split = (x: tf.Tensor) => tf.transpose(tf.reshape(x, [b, t, heads, dh]), [0, 2, 1, 3]);
+  // Scaling q instead of the [t, t] scores touches fewer values.
+  let scores = tf.add(matMul(split(tf.mul(q, scale)), split(k), false, true), causalMask(t)); // [b, h, t, t]
+  if (bias) scores = tf.add(scores, bias);
+  const o = matMul(tf.softmax(scores), split(v)); // [b, h, t, dh]
+  return tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [b * t, d]);
 }
 
 /** Additive causal mask [t, t]: 0 on and below the diagonal, −1e9 above; cached per backend and length. */

@@ -13,7 +13,7 @@ import { ENCODED_KERNELS } from "../../src/backend/libtorch/backend.js";
 import { Rng } from "../../src/core/rng.js";
 import { activationGradFused, adamFused, geluFused, layerNormFused, layerNormGradFused } from "../../src/nets/fused.js";
 import { Adam } from "../../src/nets/optim.js";
-import { PositionEmbedding, Transformer } from "../../src/nets/layers.js";
+import { CausalSelfAttention, PositionEmbedding, Transformer } from "../../src/nets/layers.js";
 import { KvCache } from "../../src/agents/tdm/incremental.js";
 
 const addon = loadAddon();
@@ -274,6 +274,28 @@ describe.skipIf(!built)("libtorch backend", () => {
     const got = await run("libtorch");
     expect(ran.has("QttdmCachedBlock")).toBe(true);
     expectClose(got, ref, 1e-4);
+  });
+
+  it("fused causal attention and its gradients match the composed form on cpu (19 rows: a full and a padded block of lanes)", async () => {
+    const xv = rand([19, 5, 8]);
+    const rv = rand([19, 5, 8]);
+    const run = async (backend: "cpu" | "libtorch") => {
+      await selectBackend(backend);
+      const attn = new CausalSelfAttention("attn", 8, 2, new Rng(7));
+      const x = tf.variable(tf.tensor3d(xv, [19, 5, 8]));
+      const vars = [x, ...attn.params().values()];
+      const out = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(attn.apply(x as tf.Variable<tf.Rank.R3>), tf.tensor3d(rv, [19, 5, 8]))) as tf.Scalar, vars);
+        return [Array.from(attn.apply(x as tf.Variable<tf.Rank.R3>).dataSync()), [value.dataSync()[0]!], ...vars.map((v) => Array.from(grads[v.name]!.dataSync()))];
+      });
+      attn.dispose();
+      x.dispose();
+      return out;
+    };
+    const ref = await run("cpu");
+    const got = await run("libtorch");
+    expect(ran.has("QttdmAttention") && ran.has("QttdmAttentionGrad")).toBe(true);
+    got.forEach((g, i) => expectClose(g, ref[i]!, 1e-4));
   });
 
   it.each([true, false])("fused Adam matches the composed Adam on cpu (two groups, clipping, decoupled weight decay %s)", async (decoupled) => {

@@ -93,6 +93,11 @@ const reduction: KernelSpec = {
   },
 };
 const alpha: KernelSpec = { inputs: ["x"], encode: (w, a) => (w.nums[0] = a.alpha as number) };
+/** QttdmAttention and its gradient (nets/fused.ts AttentionAttrs). */
+const encodeAttention = (w: ArgWriter, a: Attrs): void => {
+  for (const k of ["b", "t", "heads"]) w.int(a[k] as number);
+  w.nums[0] = a.scale as number;
+};
 
 /** Kernel name → how to call it. The addon's `opNames()` says which of these a build implements. */
 const KERNELS: Record<string, KernelSpec> = {
@@ -243,6 +248,8 @@ const KERNELS: Record<string, KernelSpec> = {
       [a.eps, a.scale, a.slope].forEach((v, i) => (w.nums[i] = v as number));
     },
   },
+  QttdmAttention: { inputs: ["q", "k", "v"], multi: true, encode: encodeAttention },
+  QttdmAttentionGrad: { inputs: ["dy", "q", "k", "v", "probs"], multi: true, encode: encodeAttention },
   QttdmAdam: {
     inputs: "*",
     multi: true,
