@@ -16,7 +16,7 @@ export const compareCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option("configs", { type: "string", array: true, demandOption: true, describe: "Config files or preset names" })
-      .option("seeds", { type: "number", default: 5, describe: "Seeds per config (1..seeds)" })
+      .option("seeds", { type: "number", default: 5, describe: "Seeds per config (1..seeds); more than an earlier --out's adds seeds to it" })
       .option("steps", { type: "number", describe: "Override experiment.totalSteps" })
       .option("set", { type: "string", array: true, default: [] as string[], describe: "Override a key in every config (repeatable)" })
       .option("out", { type: "string", describe: "Output directory (default runs/compare__<timestamp>): new, empty, or an earlier run of the same comparison" })

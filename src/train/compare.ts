@@ -120,7 +120,8 @@ export async function compare(opts: CompareOptions): Promise<CompareResult> {
     for (const config of opts.configs) jobs.push({ config, seed, resolved: jobConfig(config, seed, out, opts) });
   }
   const manifest: CompareManifest = { qttdm: "compare", configs: opts.configs, seeds: opts.seeds, steps: opts.steps ?? null, set: opts.set ?? [] };
-  checkOut(out, manifest, jobs);
+  // A summary of its first seeds leaves the comparison as large as it was.
+  manifest.seeds = Math.max(manifest.seeds, checkOut(out, manifest, jobs, opts.summariseOnly === true));
   mkdirSync(out, { recursive: true });
   const writeManifest = () => writeFileSync(join(out, MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
   if (!opts.summariseOnly) writeManifest();
@@ -243,26 +244,33 @@ const COMPARE_ENTRIES = new Set([MANIFEST, "runs", "summary.json", "summary.md",
 
 /**
  * Throws unless `out` is new, empty, or holds this same comparison: a compare.json with the same
- * configs (in any order), seeds, steps and overrides, or, from before compare.json, only what compare
- * writes, with the runs its summary.json lists being runs of this comparison.
+ * configs (in any order), steps and overrides, and as many seeds or more (a comparison grows by seeds; a
+ * summary may read fewer), or, from before compare.json, only what compare writes, with the runs its
+ * summary.json lists being runs of this comparison.
+ * @returns the number of seeds of the comparison held there (0: none, or one from before compare.json)
  */
-function checkOut(out: string, want: CompareManifest, jobs: Job[]): void {
-  if (!existsSync(out)) return;
+function checkOut(out: string, want: CompareManifest, jobs: Job[], summariseOnly: boolean): number {
+  if (!existsSync(out)) return 0;
   if (!statSync(out).isDirectory()) throw new QttdmError(`compare: --out ${out} is a file; expected a directory: a new or empty one, or an earlier comparison's`);
   const entries = readdirSync(out);
-  if (entries.length === 0) return;
-  const other = `give a new or empty --out, or the same --configs, --seeds, --steps and --set as that comparison`;
+  if (entries.length === 0) return 0;
+  const other = `give a new or empty --out, or the same --configs, --steps and --set as that comparison (and as many --seeds or more)`;
   const manifestPath = join(out, MANIFEST);
   if (existsSync(manifestPath)) {
     const have = readManifest(manifestPath);
-    const flags = { configs: "--configs", seeds: "--seeds", steps: "--steps", set: "--set" } as const;
-    for (const key of ["configs", "seeds", "steps", "set"] as const) {
+    if (want.seeds < have.seeds && !summariseOnly) {
+      throw new QttdmError(
+        `compare: --out ${out} holds a comparison of ${have.seeds} seeds (${manifestPath}), expected ${want.seeds} (--seeds): a comparison can be given more seeds, not fewer, except to summarise its first seeds (--summarise)`,
+      );
+    }
+    const flags = { configs: "--configs", steps: "--steps", set: "--set" } as const;
+    for (const key of ["configs", "steps", "set"] as const) {
       const norm = (m: CompareManifest) => JSON.stringify(key === "configs" ? [...m.configs].sort() : m[key]);
       if (norm(have) !== norm(want)) {
         throw new QttdmError(`compare: --out ${out} holds another comparison: ${manifestPath} has ${key} ${JSON.stringify(have[key])}, expected ${JSON.stringify(want[key])} (${flags[key]}); ${other}`);
       }
     }
-    return;
+    return have.seeds;
   }
   const foreign = entries.filter((e) => !COMPARE_ENTRIES.has(e));
   if (foreign.length > 0) {
@@ -270,7 +278,7 @@ function checkOut(out: string, want: CompareManifest, jobs: Job[]): void {
     throw new QttdmError(`compare: --out ${out} holds what compare did not write (${names}) and no ${MANIFEST}; expected a new or empty directory, or an earlier comparison's`);
   }
   const summaryPath = join(out, "summary.json");
-  if (!existsSync(summaryPath)) return;
+  if (!existsSync(summaryPath)) return 0;
   let runs: unknown;
   try {
     runs = (JSON.parse(readFileSync(summaryPath, "utf8")) as { runs?: unknown }).runs;
@@ -288,6 +296,7 @@ function checkOut(out: string, want: CompareManifest, jobs: Job[]): void {
       throw new QttdmError(`compare: --out ${out} holds another comparison: ${join(runDir, "config.yaml")} is not the config of ${job.config} seed ${job.seed} with these --steps and --set; ${other}`);
     }
   }
+  return 0;
 }
 
 function readManifest(path: string): CompareManifest {

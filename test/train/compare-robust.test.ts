@@ -121,7 +121,6 @@ describe("compare --out", () => {
       expect((err as Error).message).toMatch(pattern);
       expect((err as Error).message).toContain(join(out, "compare.json"));
     };
-    await refused({ seeds: 2 }, /seeds 1, expected 2/);
     await refused({ steps: 800 }, /steps 400, expected 800/);
     await refused({ set: [...tiny, "agent.gamma=0.9"] }, /set .*, expected .*agent\.gamma=0\.9/);
     await refused({ configs: ["lunarlander/dqn-uniform", "lunarlander/dqn-reaper"] }, /configs .*, expected .*dqn-reaper/);
@@ -131,6 +130,23 @@ describe("compare --out", () => {
     await compare({ ...base, out, print: (l) => lines.push(l) });
     expect(lines.some((l) => l.startsWith("  found lunarlander/dqn-uniform seed 1 at step 400/400"))).toBe(true);
     expect(lines.join("\n")).not.toContain("runs to train");
+  });
+
+  it("grows by seeds: a larger --seeds trains only the new seeds; a smaller one only summarises", async () => {
+    const out = copyOfMade();
+    const lines: string[] = [];
+    const { summaries } = await compare({ ...base, seeds: 2, out, print: (l) => lines.push(l) });
+    expect(lines.some((l) => l.startsWith("  found lunarlander/dqn-uniform seed 1 at step 400/400"))).toBe(true);
+    expect(lines.some((l) => l.startsWith("compare: 1 of 2 runs to train"))).toBe(true);
+    expect(summaries[0]).toMatchObject({ runs: 2, unfinishedRuns: 0 });
+    expect(JSON.parse(readFileSync(join(out, "compare.json"), "utf8")).seeds).toBe(2);
+
+    const err = await compare({ ...base, seeds: 1, out, print: () => {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QttdmError);
+    expect((err as Error).message).toMatch(/a comparison of 2 seeds .*expected 1 \(--seeds\).*--summarise/);
+    const first = await compare({ ...base, seeds: 1, out, summariseOnly: true, print: () => {} });
+    expect(first.summaries[0]).toMatchObject({ runs: 1 });
+    expect(JSON.parse(readFileSync(join(out, "compare.json"), "utf8")).seeds).toBe(2);
   });
 
   it("takes up a comparison written before compare.json (absolute run paths) when its runs match", async () => {
