@@ -360,36 +360,38 @@ struct AttentionShape {
     const int64_t blk = bh / heads, row0 = blk * kLanes;
     return {row0, std::min(kLanes, b - row0), t, d, (bh % heads) * dh, dh};
   }
-  // Scratch of n lanes for one thread, 64-byte aligned as ATen allocates (std::vector ignores the type's alignment).
-  Lanes* scratch(int64_t n) const {
-    thread_local at::Tensor buffer;
-    if (!buffer.defined() || buffer.numel() < n * kLanes) buffer = at::empty({n * kLanes}, at::kFloat);
-    return reinterpret_cast<Lanes*>(buffer.data_ptr<float>());
-  }
 };
 
-AttentionShape attention_shape(const Args& A, const at::Tensor& q) {
-  const int64_t b = A.i(0), t = A.i(1), heads = A.i(2), d = q.size(-1);
-  if (heads <= 0 || d % heads != 0 || q.numel() != b * t * d) throw std::runtime_error("attention: q is not [b·t, d] with d divisible by heads");
+// The shape from ints b, t, heads, checking that every one of `rows` is float32 [b·t, d] with d divisible by heads.
+AttentionShape attention_shape(const Args& A, std::initializer_list<const at::Tensor*> rows) {
+  const int64_t b = A.i(0), t = A.i(1), heads = A.i(2), d = (*rows.begin())->size(-1);
+  if (heads <= 0 || d % heads != 0) throw std::runtime_error("attention: width " + std::to_string(d) + " is not divisible by heads " + std::to_string(heads));
+  for (const at::Tensor* x : rows) {
+    if (x->scalar_type() != at::kFloat || x->numel() != b * t * d) throw std::runtime_error("attention: inputs must be float32 [b·t, d]");
+  }
   return {b, t, heads, d, d / heads, (b + kLanes - 1) / kLanes};
+}
+
+// Scratch of n lanes for the calling thread, 64-byte aligned as ATen allocates (std::vector ignores the type's alignment).
+Lanes* lane_scratch(int64_t n) {
+  thread_local at::Tensor buffer;
+  if (!buffer.defined() || buffer.numel() < n * kLanes) buffer = at::empty({n * kLanes}, at::kFloat);
+  return reinterpret_cast<Lanes*>(buffer.data_ptr<float>());
 }
 
 // Inputs: q, k, v; ints: b, t, heads; nums: scale. Outputs: o, and the probabilities that the backward pass
 // reads, [blocks of 16 rows, heads, t, t, 16 lanes].
 std::vector<at::Tensor> attention(const Args& A) {
   const at::Tensor q = A.x(0).contiguous(), k = A.x(1).contiguous(), v = A.x(2).contiguous();
-  const AttentionShape S = attention_shape(A, q);
+  const AttentionShape S = attention_shape(A, {&q, &k, &v});
   const float scale = static_cast<float>(A.fv[0]);
-  for (const at::Tensor* x : {&q, &k, &v}) {
-    if (x->scalar_type() != at::kFloat || x->numel() != q.numel()) throw std::runtime_error("attention: q, k and v must be float32 of one size");
-  }
   at::Tensor o = at::empty(q.sizes(), q.options());
   at::Tensor p = at::empty({S.blocks, S.heads, S.t, S.t, kLanes}, q.options());
   const float *Q = q.data_ptr<float>(), *K = k.data_ptr<float>(), *V = v.data_ptr<float>();
   float* O = o.data_ptr<float>();
   Lanes* P = reinterpret_cast<Lanes*>(p.data_ptr<float>());
   at::parallel_for(0, S.blocks * S.heads, 1, [&](int64_t begin, int64_t end) {
-    Lanes* scratch = S.scratch(4 * S.t * S.dh);
+    Lanes* scratch = lane_scratch(4 * S.t * S.dh);
     for (int64_t bh = begin; bh < end; bh++) attention_block(S.block(bh), Q, K, V, scale, P + bh * S.t * S.t, scratch, O);
   });
   return {o, p};
@@ -400,15 +402,15 @@ std::vector<at::Tensor> attention(const Args& A) {
 std::vector<at::Tensor> attention_grad(const Args& A) {
   const at::Tensor dout = A.x(0).contiguous(), q = A.x(1).contiguous(), k = A.x(2).contiguous(), v = A.x(3).contiguous(),
                    p = A.x(4).contiguous();
-  const AttentionShape S = attention_shape(A, q);
+  const AttentionShape S = attention_shape(A, {&q, &dout, &k, &v});
   const float scale = static_cast<float>(A.fv[0]);
-  if (dout.numel() != q.numel() || p.numel() != S.blocks * S.heads * S.t * S.t * kLanes) throw std::runtime_error("attention grad: shapes disagree with b, t, heads");
+  if (p.numel() != S.blocks * S.heads * S.t * S.t * kLanes) throw std::runtime_error("attention grad: the probabilities disagree with b, t, heads");
   at::Tensor dq = at::empty(q.sizes(), q.options()), dk = at::empty(k.sizes(), k.options()), dv = at::empty(v.sizes(), v.options());
   const float *DO = dout.data_ptr<float>(), *Q = q.data_ptr<float>(), *K = k.data_ptr<float>(), *V = v.data_ptr<float>();
   const Lanes* P = reinterpret_cast<const Lanes*>(p.data_ptr<float>());
   float *DQ = dq.data_ptr<float>(), *DK = dk.data_ptr<float>(), *DV = dv.data_ptr<float>();
   at::parallel_for(0, S.blocks * S.heads, 1, [&](int64_t begin, int64_t end) {
-    Lanes* scratch = S.scratch(7 * S.t * S.dh + S.t);
+    Lanes* scratch = lane_scratch(7 * S.t * S.dh + S.t);
     for (int64_t bh = begin; bh < end; bh++) {
       attention_block_grad(S.block(bh), DO, Q, K, V, P + bh * S.t * S.t, scale, scratch, DQ, DK, DV);
     }

@@ -14,6 +14,13 @@ import type { Rng } from "../core/rng.js";
 import { Module, type InitSpec } from "./module.js";
 import { activate, causalAttention, checkActivation, dense, denseInfer, denseStack, embeddingLookup, layerNorm, layerNormInfer, type Activation, type DenseLayerSpec } from "./ops.js";
 
+/** f on the rows of x [b, t, d] as a matrix [b·t, d] (ordered by b, then t), reshaped back to [b, t, d']. */
+function onRows(x: tf.Tensor3D, f: (rows: tf.Tensor2D, b: number, t: number) => tf.Tensor2D): tf.Tensor3D {
+  const [b, t, d] = x.shape;
+  const y = f(tf.reshape(x, [b * t, d]), b, t);
+  return tf.reshape(y, [b, t, y.shape[1]]);
+}
+
 function checkPositiveInt(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${what}: got ${show(v)}, expected a positive integer`);
 }
@@ -198,8 +205,7 @@ export class CausalSelfAttention extends Module {
    * @returns [b, t, d]
    */
   apply(x: tf.Tensor3D, bias?: tf.Tensor): tf.Tensor3D {
-    const [b, t, d] = x.shape;
-    return tf.reshape(this.applyRows(tf.reshape(x, [b * t, d]), b, t, bias), [b, t, d]);
+    return onRows(x, (rows, b, t) => this.applyRows(rows, b, t, bias));
   }
 
   /** `apply` on the rows of x: [b·t, d] (ordered by b, then t) → [b·t, d], no reshapes around the products. */
@@ -236,8 +242,7 @@ export class TransformerBlock extends Module {
 
   /** @param x [b, t, d] @param bias optional attention bias (see CausalSelfAttention) @returns [b, t, d] */
   apply(x: tf.Tensor3D, bias?: tf.Tensor): tf.Tensor3D {
-    const [b, t, d] = x.shape;
-    return tf.reshape(this.applyRows(tf.reshape(x, [b * t, d]), b, t, bias), [b, t, d]);
+    return onRows(x, (rows, b, t) => this.applyRows(rows, b, t, bias));
   }
 
   /** `apply` on the rows of x: [b·t, d] (ordered by b, then t) → [b·t, d]. */
@@ -269,10 +274,11 @@ export class Transformer extends Module {
   /** @param x [b, t, d] token embeddings (positions already added) @returns [b, t, d] */
   apply(x: tf.Tensor3D, bias?: tf.Tensor): tf.Tensor3D {
     // The blocks work on the [b·t, d] rows: their products and layer norms take matrices as they are.
-    const [b, t, d] = x.shape;
-    let h = tf.reshape(x, [b * t, d]) as tf.Tensor2D;
-    for (const blk of this.blocks) h = blk.applyRows(h, b, t, bias);
-    return tf.reshape(this.lnf.apply(h), [b, t, d]);
+    return onRows(x, (rows, b, t) => {
+      let h = rows;
+      for (const blk of this.blocks) h = blk.applyRows(h, b, t, bias);
+      return this.lnf.apply(h) as tf.Tensor2D;
+    });
   }
 }
 
