@@ -42,8 +42,32 @@ export const evalSchema = z
     episodes: z.number().int().min(1).default(5).describe("Greedy evaluation episodes, on fixed seeds."),
     seed: z.number().int().nonnegative().default(1_000_000)
       .describe("Seed of the first evaluation episode (episode i uses seed + i), disjoint from training seeds."),
+    heldOut: z
+      .object({
+        episodes: steps().default(0)
+          .describe("Greedy episodes the final policy plays once training ends, on seeds no evaluation during training saw; 0: none. Written to eval/held-out.json; `qttdm report` and compare's summary show them."),
+        seed: z.number().int().nonnegative().default(2_000_000)
+          .describe("Seed of the first held-out episode (episode i uses seed + i); disjoint from eval.seed's range (checked) and from training's (seed + i + numEnvs·k, below it unless a run has a million episodes)."),
+      })
+      .strict()
+      .prefault({})
+      .describe("A held-out evaluation of the final policy: a score that no choice made during training (the bandit's, a best-checkpoint pick) has seen."),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    // zod runs this even when a field failed its own check; then that field's error is the one to show.
+    const numbers = [e.seed, e.episodes, e.heldOut?.seed, e.heldOut?.episodes];
+    if (!numbers.every((n) => Number.isSafeInteger(n))) return;
+    const overlap = e.heldOut.episodes > 0 && e.heldOut.seed < e.seed + e.episodes && e.seed < e.heldOut.seed + e.heldOut.episodes;
+    if (overlap) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["heldOut", "seed"],
+        input: e.heldOut.seed,
+        message: `held-out seeds ${e.heldOut.seed}..${e.heldOut.seed + e.heldOut.episodes - 1} overlap the evaluation seeds ${e.seed}..${e.seed + e.episodes - 1}; expected disjoint ranges`,
+      });
+    }
+  });
 
 export const checkpointSchema = z
   .object({

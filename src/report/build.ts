@@ -208,57 +208,18 @@ export function buildReport(data: ReportData, opts: ReportOptions = {}): Report 
     }),
   });
 
-  // Final performance: rliable's aggregate metrics over the seeds' final scores.
+  // Final performance: rliable's aggregate metrics over the seeds' final scores, and the probability of improvement.
   const finals = groups.map((g) => g.runs.map((r) => finalScore(r.evals.value)).filter(Number.isFinite));
   const scored = groups.map((g, i) => ({ g, i, scores: finals[i]! })).filter((s) => s.scores.length > 0);
   for (const g of groups) if (!scored.some((s) => s.g === g)) warnings.push(`${g.label} has no evaluation yet: it is left out of the final-performance statistics`);
   const gamma = threshold ?? Math.max(...finals.flat(), 0);
-  const aggs = scored.map((s) => aggregate(column(s.scores), { reps, seed: seed + 31 * s.i, gamma }));
-  const rows = (pick: (a: (typeof aggs)[number]) => Interval) => scored.map((s, k) => ({ name: s.g.label, color: color(s.i), ...pick(aggs[k]!) }));
-  if (scored.length) {
-    figures.push({
-      id: "final",
-      title: "Final performance",
-      svg: intervalChart({
-        id: "final",
-        title: `Final return (mean of the last ${FINAL_EVALS} evals per seed), 95% CIs`,
-        panels: [
-          { label: "IQM", rows: rows((a) => a.iqm) },
-          { label: "Mean", rows: rows((a) => a.mean) },
-          { label: "Median", rows: rows((a) => a.median) },
-          { label: `Optimality gap (γ=${formatGamma(gamma)})`, rows: rows((a) => a.optimalityGap) },
-        ],
-      }),
-    });
-    tables.push({
-      title: "Final performance",
-      header: ["config", "seeds", "IQM [95% CI]", "mean [95% CI]", "median [95% CI]", `optimality gap (γ=${formatGamma(gamma)})`, "per seed"],
-      rows: scored.map((s, k) => [s.g.label, String(s.scores.length), fmtInterval(aggs[k]!.iqm), fmtInterval(aggs[k]!.mean), fmtInterval(aggs[k]!.median), fmtInterval(aggs[k]!.optimalityGap), s.scores.map((v) => fmt(v)).join(", ")]),
-      note: `Stratified bootstrap (${reps} resamples, seed ${seed}), percentile intervals. Two configs differ significantly on a metric only where their intervals do not overlap; overlapping intervals are "not significant" at this number of seeds.`,
-    });
-  }
-
-  // Probability of improvement over the baseline.
-  const base = finals[baselineIndex]!;
-  const others = scored.filter((s) => s.i !== baselineIndex);
-  if (base.length && others.length) {
-    const poi = others.map((s) => stratifiedIndependentBootstrap([column(s.scores), column(base)], probabilityOfImprovement, { reps, seed: seed + 17 * s.i }));
-    const verdict = (i: Interval) => (i.lo > 0.5 ? "better (CI above 0.5)" : i.hi < 0.5 ? "worse (CI below 0.5)" : "not significant (CI contains 0.5)");
-    figures.push({
-      id: "improvement",
-      title: "Probability of improvement",
-      svg: intervalChart({
-        id: "improvement",
-        title: `P(config > ${baseline.label}) on final return, 95% CIs`,
-        panels: [{ label: `probability of improvement over ${baseline.label}`, rows: others.map((s, k) => ({ name: s.g.label, color: color(s.i), ...poi[k]! })) }],
-      }),
-    });
-    tables.push({
-      title: `Probability of improvement over ${baseline.label}`,
-      header: ["config", "P(X > baseline) [95% CI]", "verdict"],
-      rows: others.map((s, k) => [s.g.label, fmtInterval(poi[k]!, 2), verdict(poi[k]!)]),
-      note: "Mann–Whitney: the probability that a seed of the config beats a seed of the baseline (ties count half), with an independent stratified bootstrap of both.",
-    });
+  const section = { groups, baselineIndex, reps, seed, gamma, color };
+  scoreStatistics(section, { id: "final", title: "Final performance", what: `Final return (mean of the last ${FINAL_EVALS} evals per seed)`, scores: finals }, figures, tables);
+  const heldOut = groups.map((g) => g.runs.flatMap((r) => (r.heldOut ? [r.heldOut.mean] : [])));
+  if (heldOut.some((h) => h.length > 0)) {
+    const h = groups.flatMap((g) => g.runs).find((r) => r.heldOut)!.heldOut!;
+    const what = `Held-out return (the final policy's mean over ${h.episodes} episodes from seed ${h.seed}, per seed)`;
+    scoreStatistics({ ...section, seed: seed + 1009 }, { id: "held-out", title: "Held-out evaluation", what, scores: heldOut }, figures, tables);
   }
 
   // Performance profile over the final scores.
@@ -380,4 +341,68 @@ export function buildReport(data: ReportData, opts: ReportOptions = {}): Report 
 
 function formatGamma(g: number): string {
   return Number.isInteger(g) ? String(g) : g.toFixed(1);
+}
+
+interface SectionContext {
+  groups: readonly RunGroup[];
+  baselineIndex: number;
+  reps: number;
+  seed: number;
+  gamma: number;
+  color: (i: number) => string;
+}
+
+/**
+ * One score per seed and config (`scores`, in group order): rliable's aggregates with CIs as a figure and a table,
+ * and each config's probability of improvement over the baseline.
+ */
+function scoreStatistics(ctx: SectionContext, score: { id: string; title: string; what: string; scores: number[][] }, figures: Figure[], tables: Table[]): void {
+  const { groups, baselineIndex, reps, seed, gamma, color } = ctx;
+  const scored = groups.map((g, i) => ({ g, i, scores: score.scores[i]! })).filter((s) => s.scores.length > 0);
+  if (scored.length === 0) return;
+  const aggs = scored.map((s) => aggregate(column(s.scores), { reps, seed: seed + 31 * s.i, gamma }));
+  const rows = (pick: (a: (typeof aggs)[number]) => Interval) => scored.map((s, k) => ({ name: s.g.label, color: color(s.i), ...pick(aggs[k]!) }));
+  figures.push({
+    id: score.id,
+    title: score.title,
+    svg: intervalChart({
+      id: score.id,
+      title: `${score.what}, 95% CIs`,
+      panels: [
+        { label: "IQM", rows: rows((a) => a.iqm) },
+        { label: "Mean", rows: rows((a) => a.mean) },
+        { label: "Median", rows: rows((a) => a.median) },
+        { label: `Optimality gap (γ=${formatGamma(gamma)})`, rows: rows((a) => a.optimalityGap) },
+      ],
+    }),
+  });
+  tables.push({
+    title: score.title,
+    header: ["config", "seeds", "IQM [95% CI]", "mean [95% CI]", "median [95% CI]", `optimality gap (γ=${formatGamma(gamma)})`, "per seed"],
+    rows: scored.map((s, k) => [s.g.label, String(s.scores.length), fmtInterval(aggs[k]!.iqm), fmtInterval(aggs[k]!.mean), fmtInterval(aggs[k]!.median), fmtInterval(aggs[k]!.optimalityGap), s.scores.map((v) => fmt(v)).join(", ")]),
+    note: `${score.what}. Stratified bootstrap (${reps} resamples, seed ${seed}), percentile intervals. Two configs differ significantly on a metric only where their intervals do not overlap; overlapping intervals are "not significant" at this number of seeds.`,
+  });
+
+  const base = score.scores[baselineIndex]!;
+  const others = scored.filter((s) => s.i !== baselineIndex);
+  if (!base.length || !others.length) return;
+  const baseline = groups[baselineIndex]!.label;
+  const poi = others.map((s) => stratifiedIndependentBootstrap([column(s.scores), column(base)], probabilityOfImprovement, { reps, seed: seed + 17 * s.i }));
+  const verdict = (i: Interval) => (i.lo > 0.5 ? "better (CI above 0.5)" : i.hi < 0.5 ? "worse (CI below 0.5)" : "not significant (CI contains 0.5)");
+  const suffix = score.id === "final" ? "" : ` (${score.title.toLowerCase()})`;
+  figures.push({
+    id: `improvement${score.id === "final" ? "" : `-${score.id}`}`,
+    title: `Probability of improvement${suffix}`,
+    svg: intervalChart({
+      id: `improvement${score.id === "final" ? "" : `-${score.id}`}`,
+      title: `P(config > ${baseline}) on ${score.what.charAt(0).toLowerCase()}${score.what.slice(1)}, 95% CIs`,
+      panels: [{ label: `probability of improvement over ${baseline}`, rows: others.map((s, k) => ({ name: s.g.label, color: color(s.i), ...poi[k]! })) }],
+    }),
+  });
+  tables.push({
+    title: `Probability of improvement over ${baseline}${suffix}`,
+    header: ["config", "P(X > baseline) [95% CI]", "verdict"],
+    rows: others.map((s, k) => [s.g.label, fmtInterval(poi[k]!, 2), verdict(poi[k]!)]),
+    note: "Mann–Whitney: the probability that a seed of the config beats a seed of the baseline (ties count half), with an independent stratified bootstrap of both.",
+  });
 }

@@ -11,7 +11,7 @@ import type { Config } from "../config/schema.js";
 import { QttdmError } from "../core/errors.js";
 import { envSpec } from "../envs/index.js";
 import { readMetricsFile, type MetricRecord } from "../train/metrics-file.js";
-import { readRunConfig } from "../train/run-dir.js";
+import { readHeldOut, readRunConfig, type HeldOutResult } from "../train/run-dir.js";
 
 /** A series of (env step, value) points in step order. */
 export interface Series {
@@ -31,6 +31,8 @@ export interface RunData {
   scalars: Map<string, Series>;
   /** The last env step the run logged. */
   lastStep: number;
+  /** Its held-out evaluation (eval/held-out.json), if it has one. */
+  heldOut: HeldOutResult | null;
 }
 
 export interface RunGroup {
@@ -50,8 +52,11 @@ export interface ReportData {
   warnings: string[];
 }
 
-/** Keys that say where and how verbosely a run was written, not what it computed. */
-const PLACE_KEYS = ["experiment.seed", "experiment.runsDir", "logging", "checkpoint", "experiment.threads"];
+/**
+ * Keys that say where and how verbosely a run was written, not what it computed; and eval.heldOut, which is
+ * measured after training (a run given one later with `qttdm eval --save` stays in its group).
+ */
+const PLACE_KEYS = ["experiment.seed", "experiment.runsDir", "logging", "checkpoint", "experiment.threads", "eval.heldOut"];
 
 /** A config flattened to dotted keys (lists as JSON), without PLACE_KEYS. */
 export function flatConfig(config: Config): Map<string, string> {
@@ -158,9 +163,16 @@ function readRun(dir: string, warnings: string[]): RunData | null {
   if (evalRecs.length === 0) warnings.push(`${dir} has no evaluations (eval/episodic_return) yet; it appears in the training panels only`);
   const scalars = new Map<string, Series>();
   for (const [tag, list] of byTag) if (tag !== "eval/episodic_return" && tag !== "charts/episodic_return") scalars.set(tag, toSeries(list));
+  let heldOut: HeldOutResult | null = null;
+  try {
+    heldOut = readHeldOut(dir);
+  } catch (e) {
+    warnings.push(`${(e as Error).message}; the run is left out of the held-out statistics`);
+  }
   return {
     dir,
     seed: config.experiment.seed,
+    heldOut,
     config,
     evals: { ...toSeries(evalRecs), seconds: evalRecs.map((r) => secondsAt(r.step)) },
     returns: toSeries(byTag.get("charts/episodic_return") ?? []),
@@ -222,6 +234,7 @@ export function loadReportData(paths: readonly string[]): ReportData {
     const short = g.runs.filter((r) => r.lastStep < steps);
     if (short.length) warnings.push(`${g.label}: ${short.length} of ${g.runs.length} runs stopped before experiment.totalSteps ${steps} (seeds ${short.map((r) => r.seed).join(", ")}); their figures cover what they logged`);
   }
+  heldOutWarnings(groups, warnings);
   const envs = [...new Set(groups.map((g) => g.config.env.id))];
   if (envs.length > 1) warnings.push(`the runs are on different envs (${envs.join(", ")}): their returns are not on one scale; the threshold is ${envs[0]}'s`);
   if (commands.length === 0) {
@@ -235,4 +248,24 @@ export function loadReportData(paths: readonly string[]): ReportData {
     warnings.push(`${env} is not a registered env here: no reward threshold`);
   }
   return { groups, threshold, env, commands, warnings };
+}
+
+/** What makes held-out scores incomplete or not comparable: runs without one, a stale one, different seeds or episodes. */
+function heldOutWarnings(groups: readonly RunGroup[], warnings: string[]): void {
+  const all = groups.flatMap((g) => g.runs.filter((r) => r.heldOut !== null));
+  if (all.length === 0) return;
+  for (const g of groups) {
+    const missing = g.runs.filter((r) => r.heldOut === null);
+    if (missing.length) {
+      const h = all[0]!.heldOut!;
+      warnings.push(
+        `${g.label}: ${missing.length} of ${g.runs.length} runs have no held-out evaluation (seeds ${missing.map((r) => r.seed).join(", ")}); ` +
+          `give each one with npx qttdm eval --checkpoint RUN --episodes ${h.episodes} --seed ${h.seed} --save`,
+      );
+    }
+    const stale = g.runs.filter((r) => r.heldOut !== null && r.heldOut.step < r.lastStep);
+    if (stale.length) warnings.push(`${g.label}: the held-out evaluations of seeds ${stale.map((r) => r.seed).join(", ")} are of an earlier checkpoint than the run's last step`);
+  }
+  const settings = [...new Set(all.map((r) => `${r.heldOut!.episodes} episodes from seed ${r.heldOut!.seed}`))];
+  if (settings.length > 1) warnings.push(`the held-out evaluations differ (${settings.join("; ")}): their scores are not on one footing`);
 }

@@ -31,7 +31,7 @@ import { checkpointEnvSteps } from "./checkpoint.js";
 import { writeReport } from "../report/index.js";
 import { readMetricsFile, warnOnStderr, type MetricRecord } from "./metrics-file.js";
 import { meanStd } from "./metrics.js";
-import { DIVERGED_TAG, readRunConfig, runStem, timestamp } from "./run-dir.js";
+import { DIVERGED_TAG, readHeldOut, readRunConfig, runStem, timestamp } from "./run-dir.js";
 
 export interface CompareOptions {
   configs: string[];
@@ -84,6 +84,11 @@ export interface ConfigSummary {
   finalMean: number;
   finalStd: number;
   seedsSolved: number;
+  /** Per seed the mean return of its held-out evaluation (config eval.heldOut, or `qttdm eval --save`); null where it has none. */
+  heldOutScores: (number | null)[];
+  /** Mean and std over the seeds that have one (NaN: none has). */
+  heldOutMean: number;
+  heldOutStd: number;
   secondHalfReturnVariance: number;
   varianceRatioToUniform: number | null;
   meanWallSeconds: number;
@@ -408,6 +413,16 @@ function trainingClock(recs: MetricRecord[]): (step: number) => number {
   };
 }
 
+/** A run's held-out mean return; null when it has none, or (with a warning on stderr) when its file is damaged. */
+function heldOutMean(runDir: string): number | null {
+  try {
+    return readHeldOut(runDir)?.mean ?? null;
+  } catch (e) {
+    warnOnStderr(`qttdm: ${(e as Error).message}; the run is left out of the held-out column`);
+    return null;
+  }
+}
+
 /** Summaries per config of `outcomes`; `metricsOf` reads a run's metrics (default: skipping damaged lines with a warning on stderr). */
 export function summarise(
   configs: string[],
@@ -424,6 +439,7 @@ export function summarise(
     const secondHalf: number[] = [];
     const planning: number[] = [];
     const wall: number[] = [];
+    const heldOut: (number | null)[] = [];
     for (const run of runs) {
       const recs = metricsOf(run.runDir);
       const seconds = trainingClock(recs);
@@ -440,7 +456,9 @@ export function summarise(
       const late = returns.filter((r) => r.step > total / 2).map((r) => r.value!);
       if (late.length >= 2) secondHalf.push(meanStd(late).std ** 2);
       planning.push(...recs.filter((r) => r.tag === "planner/ms_per_action" && typeof r.value === "number").map((r) => r.value!));
+      heldOut.push(heldOutMean(run.runDir));
     }
+    const heldOutStats = meanStd(heldOut.filter((h): h is number => h !== null));
     const solvedSteps = stepsTo.filter((s): s is number => s !== null).sort((a, b) => a - b);
     const { mean, std } = meanStd(finals);
     return {
@@ -457,6 +475,9 @@ export function summarise(
       finalMean: mean,
       finalStd: std,
       seedsSolved: finals.filter((f) => f >= threshold).length,
+      heldOutScores: heldOut,
+      heldOutMean: heldOutStats.mean,
+      heldOutStd: heldOutStats.std,
       secondHalfReturnVariance: meanStd(secondHalf).mean,
       varianceRatioToUniform: null as number | null,
       meanWallSeconds: meanStd(wall).mean,
@@ -468,17 +489,30 @@ export function summarise(
   return perConfig;
 }
 
+const fmt = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? "–" : x.toFixed(d));
+
+/** Held-out mean ± std, with how many seeds have one where not all do. */
+function heldOutCell(s: ConfigSummary): string {
+  const have = s.heldOutScores.filter((h) => h !== null).length;
+  if (have === 0) return "–";
+  return `${fmt(s.heldOutMean)} ± ${fmt(s.heldOutStd)}${have < s.runs ? ` (${have} of ${s.runs} seeds)` : ""}`;
+}
+
 export function summaryMarkdown(summaries: ConfigSummary[]): string {
-  const fmt = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? "–" : x.toFixed(d));
   const lines = [
-    "| config | runs | median steps to threshold | final eval (mean ± std) | seeds solved | 2nd-half return variance | ratio to uniform | wall-clock per run (s) | planning ms/action |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| config | runs | median steps to threshold | final eval (mean ± std) | seeds solved | held-out (mean ± std) | 2nd-half return variance | ratio to uniform | wall-clock per run (s) | planning ms/action |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const s of summaries) {
     lines.push(
-      `| ${basename(s.config)} | ${s.runs}${s.unfinishedRuns ? ` (${s.unfinishedRuns} unfinished)` : ""}${s.divergedRuns ? ` (${s.divergedRuns} diverged)` : ""} | ${s.medianStepsToThreshold ?? "not reached"} | ${fmt(s.finalMean)} ± ${fmt(s.finalStd)} | ${s.seedsSolved}/${s.runs} | ${fmt(s.secondHalfReturnVariance, 0)} | ${fmt(s.varianceRatioToUniform, 2)} | ${fmt(s.meanWallSeconds, 0)} | ${fmt(s.planningMsPerAction, 2)} |`,
+      `| ${basename(s.config)} | ${s.runs}${s.unfinishedRuns ? ` (${s.unfinishedRuns} unfinished)` : ""}${s.divergedRuns ? ` (${s.divergedRuns} diverged)` : ""} | ${s.medianStepsToThreshold ?? "not reached"} | ${fmt(s.finalMean)} ± ${fmt(s.finalStd)} | ${s.seedsSolved}/${s.runs} | ${heldOutCell(s)} | ${fmt(s.secondHalfReturnVariance, 0)} | ${fmt(s.varianceRatioToUniform, 2)} | ${fmt(s.meanWallSeconds, 0)} | ${fmt(s.planningMsPerAction, 2)} |`,
     );
   }
-  const per = summaries.map((s) => `- ${s.config}: steps to threshold per seed ${JSON.stringify(s.stepsToThreshold)}, final scores ${JSON.stringify(s.finalScores.map((x) => Math.round(x * 10) / 10))}`);
+  const round = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
+  const per = summaries.map(
+    (s) =>
+      `- ${s.config}: steps to threshold per seed ${JSON.stringify(s.stepsToThreshold)}, final scores ${JSON.stringify(s.finalScores.map(round))}` +
+      (s.heldOutScores.some((h) => h !== null) ? `, held-out ${JSON.stringify(s.heldOutScores.map(round))}` : ""),
+  );
   return `# Comparison\n\nThreshold: eval mean ≥ ${summaries[0]?.threshold}. Final eval: per seed the mean of its last 5 evaluations.\n\n${lines.join("\n")}\n\n${per.join("\n")}\n`;
 }

@@ -10,7 +10,7 @@ import { makeEnv } from "../envs/index.js";
 import type { Env } from "../envs/types.js";
 import { createAgent } from "./agents.js";
 import { loadCheckpoint } from "./checkpoint.js";
-import { readRunConfig } from "./run-dir.js";
+import { readRunConfig, type HeldOutResult } from "./run-dir.js";
 import { aggregate } from "../report/stats.js";
 import { InfoRecorder, sceneRecorder, type EpisodeStatistics, type Trajectory } from "../report/trajectory.js";
 
@@ -104,6 +104,12 @@ export function evaluateModes(config: Config, env: Env, agent: Agent, modes: rea
   return modes.map((mode) => [mode, evaluate(env, greedyPolicy(agent, () => step, rng, mode), config.eval.episodes, config.eval.seed)]);
 }
 
+/** The held-out evaluation of the agent at `step` (config eval.heldOut; run-dir.ts keeps it): `mode` on `episodes` seeds from `seed`. */
+export function heldOutEvaluation(env: Env, agent: Agent, step: number, episodes: number, seed: number, mode: GreedyMode = "greedy"): HeldOutResult {
+  const { returns, lengths, mean, std } = evaluate(env, greedyPolicy(agent, () => step, new Rng(0), mode), episodes, seed);
+  return { step, seed, episodes, returns, lengths, mean, std };
+}
+
 export interface CheckpointEvalOptions {
   checkpoint: string;
   episodes: number;
@@ -117,6 +123,8 @@ export interface CheckpointEvalOptions {
 /** `evaluateCheckpoint`'s result: the evaluation with the checkpoint, the env and the episode statistics. */
 export interface CheckpointEvalResult extends EvalResult {
   checkpoint: string;
+  /** Env steps of the checkpoint. */
+  step: number;
   env: string;
   /** IQM and mean over the episodes with 95% CIs ({@link episodeStatistics}, seeded with the first seed); null if a return is not finite. */
   statistics: EpisodeStatistics | null;
@@ -136,7 +144,7 @@ export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<C
     const r = evaluate(env, greedyPolicy(agent, () => 0, rng, opts.mode), opts.episodes, seed, opts.record);
     const { trajectories, ...rest } = r;
     // Statistics before the trajectories, so that the recorded JSON reads from its summary to its bulk.
-    return { checkpoint: ckpt.dir, env: config.env.id, ...rest, statistics: episodeStatistics(r.returns, seed), ...(trajectories ? { trajectories } : {}) };
+    return { checkpoint: ckpt.dir, step: Number(ckpt.trainer.envSteps ?? 0), env: config.env.id, ...rest, statistics: episodeStatistics(r.returns, seed), ...(trajectories ? { trajectories } : {}) };
   } finally {
     agent.dispose();
     env.close();

@@ -133,3 +133,50 @@ export function recordResumeOverrides(root: string, config: Config, step: number
   renameSync(tmp, dir.configPath);
   appendFileSync(join(root, "config-history.jsonl"), JSON.stringify({ step, set: overrides, time: new Date().toISOString() }) + "\n");
 }
+
+/**
+ * A run's held-out evaluation (eval/held-out.json): its final policy, greedy, on seeds that no evaluation during
+ * training saw (config eval.heldOut), so that no choice made while training (a bandit's, a best-checkpoint pick)
+ * has seen the score.
+ */
+export interface HeldOutResult {
+  /** Env steps of the checkpoint evaluated. */
+  step: number;
+  seed: number;
+  episodes: number;
+  returns: number[];
+  lengths: number[];
+  mean: number;
+  std: number;
+}
+
+export function heldOutPath(root: string): string {
+  return join(runDirPaths(root).evalDir, "held-out.json");
+}
+
+/** Writes the run's held-out evaluation atomically (a later one replaces it). */
+export function writeHeldOut(root: string, result: HeldOutResult): void {
+  const path = heldOutPath(root);
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(result, null, 1));
+  renameSync(tmp, path);
+}
+
+/**
+ * The run's held-out evaluation, or null when it has none.
+ * @throws FileFormatError when the file is there but is not one
+ */
+export function readHeldOut(root: string): HeldOutResult | null {
+  const path = heldOutPath(root);
+  if (!existsSync(path)) return null;
+  let r: Partial<HeldOutResult>;
+  try {
+    r = JSON.parse(readFileSync(path, "utf8")) as Partial<HeldOutResult>;
+  } catch (e) {
+    throw new FileFormatError(`${path} is not valid JSON (${(e as Error).message}); expected a held-out evaluation`);
+  }
+  const ints = ["step", "seed", "episodes"] as const;
+  const bad = ints.find((k) => !Number.isSafeInteger(r[k])) ?? (Array.isArray(r.returns) && r.returns.length === r.episodes && r.returns.every((x) => typeof x === "number") ? null : "returns");
+  if (bad) throw new FileFormatError(`${path} has ${bad} ${JSON.stringify(r[bad])}; expected a held-out evaluation (step, seed, episodes and one return per episode)`);
+  return r as HeldOutResult;
+}

@@ -25,10 +25,10 @@ import { rateLimits } from "../distributed/rate-limiter.js";
 import { checkpointName, loadCheckpoint, saveCheckpoint, stepFiles } from "./checkpoint.js";
 import { Collector } from "./collector.js";
 import { LocalExperience, type ExperienceSource } from "./experience.js";
-import { evaluateModes, type EvalResult } from "./evaluate.js";
+import { evaluateModes, heldOutEvaluation, type EvalResult } from "./evaluate.js";
 import { EvalProcess } from "./eval-process.js";
 import { ScalarWindow } from "./metrics.js";
-import { createRunDir, DIVERGED_TAG, recordResumeOverrides, resumeConfig, runDirPaths, runRootOf, type RunDir } from "./run-dir.js";
+import { createRunDir, DIVERGED_TAG, recordResumeOverrides, resumeConfig, runDirPaths, runRootOf, writeHeldOut, type RunDir } from "./run-dir.js";
 import { lockRunDir } from "./run-lock.js";
 import { logPositions, rollBackLogs } from "./run-logs.js";
 import { parseTrainerState, type TrainerState } from "./trainer-state.js";
@@ -320,6 +320,19 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       await evalProcess?.drain();
       finalEval = readEvalResult(dir, state.envSteps);
       await writeCheckpoint();
+      if (config.eval.heldOut.episodes > 0) {
+        // After the final checkpoint: the run's state is the same with or without it.
+        const env = evalEnv ?? (await makeEnv(config.env.id, config.env.options));
+        try {
+          const { episodes, seed } = config.eval.heldOut;
+          const h = heldOutEvaluation(env, agent, state.envSteps, episodes, seed);
+          writeHeldOut(dir.root, h);
+          logger.scalar("eval/held_out_return", h.mean, state.envSteps);
+          say(`held-out evaluation: ${h.mean.toFixed(1)} ± ${h.std.toFixed(1)} over ${episodes} episodes from seed ${seed}`);
+        } finally {
+          if (env !== evalEnv) env.close();
+        }
+      }
     }
   } catch (err) {
     failed = true;

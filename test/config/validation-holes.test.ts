@@ -95,6 +95,25 @@ describe("replay.capacity against the batch size and n-step", () => {
   });
 });
 
+describe("eval.heldOut against eval's seeds", () => {
+  it("rejects held-out seeds that overlap the evaluation seeds, naming both ranges", () => {
+    const msg = errorOf(() => validateConfig({ eval: { seed: 100, episodes: 10, heldOut: { episodes: 5, seed: 108 } } }));
+    expect(msg).toContain('config key "eval.heldOut.seed": got 108');
+    expect(msg).toContain("held-out seeds 108..112 overlap the evaluation seeds 100..109");
+  });
+
+  it("accepts adjacent ranges, and any seed when there are no held-out episodes", () => {
+    expect(validateConfig({ eval: { seed: 100, episodes: 10, heldOut: { episodes: 5, seed: 110 } } }).eval.heldOut).toEqual({ episodes: 5, seed: 110 });
+    expect(validateConfig({ eval: { seed: 100, episodes: 10, heldOut: { seed: 100 } } }).eval.heldOut.episodes).toBe(0);
+  });
+
+  it("reports only the field's own error when a seed itself is invalid", () => {
+    const msg = errorOf(() => validateConfig({ eval: { heldOut: { episodes: 5, seed: -1 } } }));
+    expect(msg).toContain('config key "eval.heldOut.seed": got -1');
+    expect(msg).not.toContain("overlap");
+  });
+});
+
 describe("long values in error messages", () => {
   const long = "x".repeat(5000);
 

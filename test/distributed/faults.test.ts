@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { startRedisServer } from "../../src/distributed/redis.js";
 import { ReplayBuffer } from "../../src/replay/buffer.js";
 import { loadCheckpoint } from "../../src/train/checkpoint.js";
+import { readHeldOut } from "../../src/train/run-dir.js";
 import { CLI } from "../helpers/cli.js";
 
 const hasRedis = spawnSync("redis-server", ["--version"]).status === 0;
@@ -93,7 +94,7 @@ async function checkBuffer(runDir: string): Promise<{ size: number; envSteps: nu
 describe.skipIf(!hasRedis)("distributed training with a real redis-server", () => {
   it("two actors and a private server: every delivered transition is in the buffer once, the server and actors are stopped", async () => {
     const runs = mkdtempSync(join(tmpdir(), "qttdm-dist-"));
-    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1200", "distributed.actors=2", ...tiny]));
+    const run = trainProcess(sets([`experiment.runsDir=${runs}`, "experiment.totalSteps=1200", "distributed.actors=2", ...tiny, "eval.heldOut.episodes=1"]));
     const server = Number((await run.waitFor(/private redis-server \(pid (\d+)\)/))[1]);
     const actors = await Promise.all([0, 1].map(async (i) => Number((await run.waitFor(new RegExp(`actor ${i}: pid (\\d+)`)))[1])));
     expect(await run.exit, run.output()).toBe(0);
@@ -108,6 +109,9 @@ describe.skipIf(!hasRedis)("distributed training with a real redis-server", () =
     expect(lastScalar(runDir, "distributed/rejected_messages")).toBe(0);
     expect(lastScalar(runDir, "distributed/lost_transitions")).toBe(0);
     expect(lastScalar(runDir, "distributed/inserts_per_s")).toBeGreaterThan(0);
+    // The learner has no evaluation env of its own (its evaluator is a process); the held-out one makes one.
+    expect(readHeldOut(runDir)).toMatchObject({ step: envSteps, episodes: 1, seed: 2_000_000 });
+    expect(lastScalar(runDir, "eval/held_out_return")).toBe(readHeldOut(runDir)!.mean);
   });
 
   it("distributed.actors 0: the learner trains on `qttdm actor` processes started by hand; one restarted by hand draws a new incarnation", async () => {

@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -7,10 +7,15 @@ import { QttdmError } from "../../src/core/errors.js";
 import { buildReport } from "../../src/report/build.js";
 import { writeReport } from "../../src/report/index.js";
 import { loadReportData } from "../../src/report/runs.js";
+import { evaluateCheckpoint } from "../../src/train/evaluate.js";
+import { heldOutPath, readHeldOut } from "../../src/train/run-dir.js";
 import { train } from "../../src/train/trainer.js";
 import { qttdm } from "../helpers/cli.js";
 
-const tiny = ["experiment.backend=cpu", "agent.network.hidden=[16, 16]", "train.learningStarts=100", "train.batchSize=16", "eval.episodes=1", "eval.every=250", "experiment.totalSteps=1000", "checkpoint.every=0", "logging.every=100"];
+const tiny = [
+  "experiment.backend=cpu", "agent.network.hidden=[16, 16]", "train.learningStarts=100", "train.batchSize=16", "eval.episodes=1", "eval.every=250",
+  "eval.heldOut.episodes=2", "experiment.totalSteps=1000", "checkpoint.every=0", "logging.every=100",
+];
 let root: string;
 
 /** Two configs (PER vs uniform replay) × two seeds of real tiny runs. */
@@ -104,6 +109,49 @@ describe("report", () => {
     const cfgFile = join(other, "runs", runs[0]!, "config.yaml");
     writeFileSync(cfgFile, readFileSync(cfgFile, "utf8").replace("id: LunarLander-v3", "id: LunarLanderContinuous-v3"));
     expect(loadReportData([other]).warnings.join("\n")).toContain("the runs are on different envs");
+  });
+
+  it("shows the held-out evaluation each run wrote at its end, and `qttdm eval --save` gives one to a run without", async () => {
+    const runs = readdirSync(join(root, "runs")).sort().map((r) => join(root, "runs", r));
+    const held = runs.map((r) => readHeldOut(r)!);
+    for (const h of held) expect({ step: h.step, seed: h.seed, episodes: h.episodes, returns: h.returns.length }).toEqual({ step: 1000, seed: 2_000_000, episodes: 2, returns: 2 });
+    const logged = readFileSync(join(runs[0]!, "metrics.jsonl"), "utf8").split("\n").filter((l) => l.includes('"eval/held_out_return"')).map((l) => JSON.parse(l));
+    expect(logged.map((r) => [r.step, r.value])).toEqual([[1000, held[0]!.mean]]);
+    // The trainer's held-out score is the final checkpoint's, played again on the same seeds.
+    const again = await evaluateCheckpoint({ checkpoint: runs[0]!, episodes: 2, seed: 2_000_000 });
+    expect(again.returns).toEqual(held[0]!.returns);
+
+    const r = buildReport(loadReportData([root]), { reps: 200 });
+    const table = r.tables.find((t) => t.title === "Held-out evaluation")!;
+    expect(table.rows.map((row) => [row[0], row[1], row[6]])).toEqual([
+      ['default (replay.sampler="per")', "2", held.slice(0, 2).map((h) => h.mean.toFixed(1)).join(", ")],
+      ['default (replay.sampler="uniform")', "2", held.slice(2).map((h) => h.mean.toFixed(1)).join(", ")],
+    ]);
+    expect(table.note).toContain("over 2 episodes from seed 2000000");
+    expect(r.tables.some((t) => t.title === 'Probability of improvement over default (replay.sampler="per") (held-out evaluation)')).toBe(true);
+    expect(r.figures.map((f) => f.id)).toEqual(expect.arrayContaining(["held-out", "improvement-held-out"]));
+
+    // One run lost its file, another's is damaged: the report says so and summarises the rest.
+    const dir = copyRuns();
+    const copies = readdirSync(join(dir, "runs")).sort().map((n) => join(dir, "runs", n));
+    rmSync(heldOutPath(copies[0]!));
+    writeFileSync(heldOutPath(copies[3]!), '{"step": 1000, "seed": 1000');
+    const damaged = loadReportData([dir]);
+    expect(damaged.warnings.join("\n")).toContain('default (replay.sampler="per"): 1 of 2 runs have no held-out evaluation (seeds 1); give each one with npx qttdm eval --checkpoint RUN --episodes 2 --seed 2000000 --save');
+    expect(damaged.warnings.join("\n")).toMatch(/held-out\.json is not valid JSON .*; the run is left out of the held-out statistics/);
+    expect(buildReport(damaged, { reps: 100 }).tables.find((t) => t.title === "Held-out evaluation")!.rows.map((row) => row[1])).toEqual(["1", "1"]);
+
+    // --save plays the run's own eval.heldOut episodes and seeds unless told otherwise.
+    const saved = qttdm(["eval", "--checkpoint", copies[0]!, "--save"]);
+    expect(saved.status).toBe(0);
+    expect(saved.stdout).toContain(`held-out evaluation written to ${heldOutPath(copies[0]!)}`);
+    expect(readHeldOut(copies[0]!)).toEqual(held[0]);
+    const online = qttdm(["eval", "--checkpoint", copies[0]!, "--save", "--online"]);
+    expect(online.status).toBe(2);
+    expect(online.stderr).toContain("expected --save without --online");
+    const seen = qttdm(["eval", "--checkpoint", copies[0]!, "--save", "--seed", "999999", "--episodes", "3"]);
+    expect(seen.status).toBe(2);
+    expect(seen.stderr).toContain("seeds 999999..1000001 overlap the run's evaluation seeds 1000000..1000000; expected held-out seeds (default: its eval.heldOut.seed, 2000000)");
   });
 
   it("rejects what holds no runs, and a baseline that is not a config, with one clear line", () => {

@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkpointEnvSteps } from "../../src/train/checkpoint.js";
 import { compare, jobConfig } from "../../src/train/compare.js";
+import { heldOutPath } from "../../src/train/run-dir.js";
 import { train } from "../../src/train/trainer.js";
 import { qttdm } from "../helpers/cli.js";
 
@@ -24,7 +25,7 @@ describe("compare", () => {
       configs: ["lunarlander/dqn-uniform", "lunarlander/dqn-reaper"],
       seeds: 2,
       steps: 400,
-      set: tiny,
+      set: [...tiny, "eval.heldOut.episodes=1"],
       out,
       workers: 0,
       print: () => {},
@@ -34,11 +35,21 @@ describe("compare", () => {
       expect(s.finalScores).toHaveLength(2);
       expect(s.finalScores.every(Number.isFinite)).toBe(true);
       expect(s.threshold).toBe(200);
+      expect(s.heldOutScores).toHaveLength(2);
+      expect(s.heldOutScores.every((h) => h !== null && Number.isFinite(h))).toBe(true);
     }
     expect(summaries[0]!.varianceRatioToUniform).toBeCloseTo(1);
     const md = readFileSync(join(out, "summary.md"), "utf8");
     expect(md).toContain("dqn-reaper");
-    expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).runs).toHaveLength(4);
+    expect(md).toContain(`| ${summaries[1]!.heldOutMean.toFixed(1)} ± ${summaries[1]!.heldOutStd.toFixed(1)} |`);
+    const runs = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).runs as { config: string; seed: number; runDir: string }[];
+    expect(runs).toHaveLength(4);
+
+    // A run without a held-out evaluation is counted out of that column, and the column says so.
+    rmSync(heldOutPath(join(out, runs.find((r) => r.config === "lunarlander/dqn-reaper" && r.seed === 2)!.runDir)));
+    const again = await compare({ configs: ["lunarlander/dqn-uniform", "lunarlander/dqn-reaper"], seeds: 2, steps: 400, set: [...tiny, "eval.heldOut.episodes=1"], out, workers: 0, summariseOnly: true, print: () => {} });
+    expect(again.summaries[1]!.heldOutScores).toEqual([summaries[1]!.heldOutScores[0], null]);
+    expect(readFileSync(join(out, "summary.md"), "utf8")).toContain(`| ${summaries[1]!.heldOutScores[0]!.toFixed(1)} ± 0.0 (1 of 2 seeds) |`);
   });
 
   it("resumes into the same --out: keeps finished runs, resumes interrupted ones; --summarise trains nothing", async () => {
