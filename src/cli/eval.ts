@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import type { CommandModule } from "yargs";
+import { seedRangesOverlap } from "../config/schema.js";
 import { ConfigError, show } from "../core/errors.js";
 import { heldOutPath, readRunConfig, runRootOf, writeHeldOut } from "../train/run-dir.js";
 
@@ -70,11 +71,11 @@ export const evalCommand: CommandModule<object, Args> = {
       const { eval: ev } = readRunConfig(args.checkpoint);
       if (args.episodes === undefined && ev.heldOut.episodes > 0) episodes = ev.heldOut.episodes;
       seed ??= ev.heldOut.seed;
-      if (seed < ev.seed + ev.episodes && ev.seed < seed + episodes) {
+      if (seedRangesOverlap({ seed, episodes }, ev)) {
         throw new ConfigError(`--seed ${seed} with --episodes ${episodes} --save: seeds ${seed}..${seed + episodes - 1} overlap the run's evaluation seeds ${ev.seed}..${ev.seed + ev.episodes - 1}; expected held-out seeds (default: its eval.heldOut.seed, ${ev.heldOut.seed})`);
       }
     }
-    const { evaluateCheckpoint } = await import("../train/evaluate.js");
+    const { evaluateCheckpoint, heldOutResult } = await import("../train/evaluate.js");
     const r = await evaluateCheckpoint({ checkpoint: args.checkpoint, episodes, seed, record: !!args.record, mode: args.online ? "greedy-online" : "greedy" });
     r.returns.forEach((ret, i) => process.stdout.write(`episode ${i} (seed ${r.seeds[i]}): return ${ret.toFixed(2)}, length ${r.lengths[i]}\n`));
     process.stdout.write(`checkpoint ${r.checkpoint}: mean return ${r.mean.toFixed(2)} ± ${r.std.toFixed(2)} over ${episodes} episodes\n`);
@@ -82,7 +83,7 @@ export const evalCommand: CommandModule<object, Args> = {
     process.stdout.write(`${statisticsLine(r.statistics, episodes)}\n`);
     if (args.save) {
       const root = runRootOf(r.checkpoint);
-      writeHeldOut(root, { step: r.step, seed: r.seeds[0]!, episodes, returns: r.returns, lengths: r.lengths, mean: r.mean, std: r.std });
+      writeHeldOut(root, heldOutResult(r.step, r.seeds[0]!, r));
       process.stdout.write(`held-out evaluation written to ${heldOutPath(root)}\n`);
     }
     if (args.record) {

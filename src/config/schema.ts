@@ -36,6 +36,11 @@ export const envSchema = z
   })
   .strict();
 
+/** Two runs of episodes (episode i on seed + i) share a seed; a run of no episodes shares none. */
+export function seedRangesOverlap(a: { seed: number; episodes: number }, b: { seed: number; episodes: number }): boolean {
+  return a.episodes > 0 && b.episodes > 0 && a.seed < b.seed + b.episodes && b.seed < a.seed + a.episodes;
+}
+
 export const evalSchema = z
   .object({
     every: steps().default(10_000).describe("Evaluate every this many env steps (0 disables periodic evaluation). A distributed run (replay.transport: redis) evaluates in its own process while the learner trains on; results are logged at the step they belong to."),
@@ -58,8 +63,7 @@ export const evalSchema = z
     // zod runs this even when a field failed its own check; then that field's error is the one to show.
     const numbers = [e.seed, e.episodes, e.heldOut?.seed, e.heldOut?.episodes];
     if (!numbers.every((n) => Number.isSafeInteger(n))) return;
-    const overlap = e.heldOut.episodes > 0 && e.heldOut.seed < e.seed + e.episodes && e.seed < e.heldOut.seed + e.heldOut.episodes;
-    if (overlap) {
+    if (seedRangesOverlap(e.heldOut, e)) {
       ctx.addIssue({
         code: "custom",
         path: ["heldOut", "seed"],

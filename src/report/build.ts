@@ -389,12 +389,15 @@ function scoreStatistics(ctx: SectionContext, score: { id: string; title: string
   const baseline = groups[baselineIndex]!.label;
   const poi = others.map((s) => stratifiedIndependentBootstrap([column(s.scores), column(base)], probabilityOfImprovement, { reps, seed: seed + 17 * s.i }));
   const verdict = (i: Interval) => (i.lo > 0.5 ? "better (CI above 0.5)" : i.hi < 0.5 ? "worse (CI below 0.5)" : "not significant (CI contains 0.5)");
-  const suffix = score.id === "final" ? "" : ` (${score.title.toLowerCase()})`;
+  // The final score's section keeps the names it had before there were others.
+  const main = score.id === "final";
+  const suffix = main ? "" : ` (${score.title.toLowerCase()})`;
+  const id = main ? "improvement" : `improvement-${score.id}`;
   figures.push({
-    id: `improvement${score.id === "final" ? "" : `-${score.id}`}`,
+    id,
     title: `Probability of improvement${suffix}`,
     svg: intervalChart({
-      id: `improvement${score.id === "final" ? "" : `-${score.id}`}`,
+      id,
       title: `P(config > ${baseline}) on ${score.what.charAt(0).toLowerCase()}${score.what.slice(1)}, 95% CIs`,
       panels: [{ label: `probability of improvement over ${baseline}`, rows: others.map((s, k) => ({ name: s.g.label, color: color(s.i), ...poi[k]! })) }],
     }),

@@ -104,10 +104,14 @@ export function evaluateModes(config: Config, env: Env, agent: Agent, modes: rea
   return modes.map((mode) => [mode, evaluate(env, greedyPolicy(agent, () => step, rng, mode), config.eval.episodes, config.eval.seed)]);
 }
 
-/** The held-out evaluation of the agent at `step` (config eval.heldOut; run-dir.ts keeps it): `mode` on `episodes` seeds from `seed`. */
+/** An evaluation of the policy at `step` from `seed` as a held-out result (run-dir.ts keeps it). */
+export function heldOutResult(step: number, seed: number, r: EvalResult): HeldOutResult {
+  return { step, seed, episodes: r.returns.length, returns: r.returns, lengths: r.lengths, mean: r.mean, std: r.std };
+}
+
+/** The held-out evaluation of the agent at `step` (config eval.heldOut): `mode` on `episodes` seeds from `seed`. */
 export function heldOutEvaluation(env: Env, agent: Agent, step: number, episodes: number, seed: number, mode: GreedyMode = "greedy"): HeldOutResult {
-  const { returns, lengths, mean, std } = evaluate(env, greedyPolicy(agent, () => step, new Rng(0), mode), episodes, seed);
-  return { step, seed, episodes, returns, lengths, mean, std };
+  return heldOutResult(step, seed, evaluate(env, greedyPolicy(agent, () => step, new Rng(0), mode), episodes, seed));
 }
 
 export interface CheckpointEvalOptions {
