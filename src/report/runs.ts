@@ -82,6 +82,23 @@ export function configDiff(groups: readonly RunGroup[]): { key: string; values: 
     .filter((d) => new Set(d.values).size > 1);
 }
 
+/**
+ * Few of `diff`'s keys that still tell every group apart, for labels: greedily the key that splits the groups
+ * into the most classes (ties: the first in key order). Groups have different configs, so all keys together do.
+ */
+export function distinguishingKeys(diff: readonly { key: string; values: string[] }[]): { key: string; values: string[] }[] {
+  const n = diff[0]?.values.length ?? 0;
+  const chosen: { key: string; values: string[] }[] = [];
+  const classes = (keys: readonly { values: string[] }[]) =>
+    new Set(Array.from({ length: n }, (_, i) => JSON.stringify(keys.map((k) => k.values[i])))).size;
+  while (chosen.length < diff.length && classes(chosen) < n) {
+    let best = diff.find((d) => !chosen.includes(d))!;
+    for (const d of diff) if (!chosen.includes(d) && classes([...chosen, d]) > classes([...chosen, best])) best = d;
+    chosen.push(best);
+  }
+  return diff.filter((d) => chosen.includes(d));
+}
+
 function isRunDir(dir: string): boolean {
   return existsSync(join(dir, "config.yaml")) && existsSync(join(dir, "metrics.jsonl"));
 }
@@ -222,8 +239,8 @@ export function loadReportData(paths: readonly string[]): ReportData {
   for (const label of new Set(groups.map((g) => g.label))) {
     const same = groups.filter((g) => g.label === label);
     if (same.length < 2) continue;
-    const diff = configDiff(same);
-    same.forEach((g, i) => (g.label = `${label} (${diff.slice(0, 2).map((d) => `${d.key}=${d.values[i]}`).join(", ")})`));
+    const keys = distinguishingKeys(configDiff(same));
+    same.forEach((g, i) => (g.label = `${label} (${keys.map((d) => `${d.key}=${d.values[i]}`).join(", ")})`));
   }
   for (const g of groups) {
     g.runs.sort((a, b) => a.seed - b.seed);

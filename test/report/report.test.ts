@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { QttdmError } from "../../src/core/errors.js";
 import { buildReport } from "../../src/report/build.js";
 import { writeReport } from "../../src/report/index.js";
-import { loadReportData } from "../../src/report/runs.js";
+import { distinguishingKeys, loadReportData } from "../../src/report/runs.js";
 import { evaluateCheckpoint } from "../../src/train/evaluate.js";
 import { heldOutPath, readHeldOut } from "../../src/train/run-dir.js";
 import { train } from "../../src/train/trainer.js";
@@ -39,6 +39,19 @@ function copyRuns(): string {
 const count = (s: string, needle: string) => s.split(needle).length - 1;
 
 describe("report", () => {
+  it("labels clashing configs with as many keys as it takes to tell them apart", () => {
+    // Issue 27's four dqn-reaper variants: no two of the three keys separate all four.
+    const diff = [
+      { key: "replay.bandit.progress", values: ['"td-loss"', '"td-loss"', '"td-loss"', '"eval"'] },
+      { key: "replay.reliability", values: ['"td-spread"', '"episode"', '"td-spread"', '"td-spread"'] },
+      { key: "replay.schedule", values: ['"fixed"', '"fixed"', '"bandit"', '"bandit"'] },
+    ];
+    expect(distinguishingKeys(diff).map((d) => d.key)).toEqual(["replay.bandit.progress", "replay.reliability", "replay.schedule"]);
+    // One key that splits everything is enough, whatever comes before it in key order.
+    const wide = [{ key: "a", values: ["1", "1", "2"] }, { key: "b", values: ["1", "2", "3"] }, { key: "c", values: ["1", "2", "2"] }];
+    expect(distinguishingKeys(wide).map((d) => d.key)).toEqual(["b"]);
+  });
+
   it("groups runs by config, draws one curve and band per config, and states the statistics", () => {
     const data = loadReportData([root]);
     expect(data.groups.map((g) => g.runs.map((r) => r.seed))).toEqual([[1, 2], [1, 2]]);
