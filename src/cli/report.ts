@@ -17,7 +17,7 @@ export const reportCommand: CommandModule<object, Args> = {
       .positional("dirs", { type: "string", array: true, demandOption: true, describe: "Run directories, comparison folders or folders of runs" })
       .option("out", { type: "string", describe: "HTML file to write (default: report.html in the first folder)" })
       .option("format", { type: "string", describe: "Also write each figure as svg or png into <out>-figures/" })
-      .option("baseline", { type: "string", describe: "The config the others are compared with (default: the first)" })
+      .option("baseline", { type: "string", describe: "The config the others are compared with: its label, or a part of one label only (default: the first)" })
       .option("seed", { type: "string", default: "0", describe: "Seed of the bootstrap resampling" })
       .example("$0 report runs/cmp", "report.html for a comparison folder")
       .example("$0 report runs/a runs/b --out ab.html --format png", "two sets of runs, figures as PNG") as never,

@@ -127,16 +127,30 @@ function variance(xs: number[]): number {
   return xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1);
 }
 
+/**
+ * The group `baseline` names: its label, or a part of one label only (disambiguated labels get long, e.g.
+ * `replay.schedule="fixed"` picks one of several dqn-reaper variants).
+ */
+function findBaseline(groups: readonly RunGroup[], baseline: string | undefined): number {
+  if (baseline === undefined) return 0;
+  const exact = groups.findIndex((g) => g.label === baseline);
+  if (exact >= 0) return exact;
+  const labels = (gs: readonly RunGroup[]) => gs.map((g) => JSON.stringify(g.label)).join(", ");
+  const partial = groups.filter((g) => g.label.includes(baseline));
+  if (partial.length === 1) return groups.indexOf(partial[0]!);
+  if (partial.length > 1) {
+    throw new QttdmError(`report: --baseline ${JSON.stringify(baseline)} is part of ${partial.length} configs' labels (${labels(partial)}); expected one config's label or a part of one label only`);
+  }
+  throw new QttdmError(`report: --baseline ${JSON.stringify(baseline)} is not one of the configs (${labels(groups)}) nor part of one's label`);
+}
+
 export function buildReport(data: ReportData, opts: ReportOptions = {}): Report {
   const reps = opts.reps ?? 2000;
   const seed = opts.seed ?? 0;
   const curveReps = Math.max(1, Math.floor(reps / 4));
   const groups = data.groups;
   const color = (i: number) => PALETTE[i % PALETTE.length]!;
-  const baselineIndex = opts.baseline === undefined ? 0 : groups.findIndex((g) => g.label === opts.baseline);
-  if (baselineIndex < 0) {
-    throw new QttdmError(`report: --baseline ${JSON.stringify(opts.baseline)} is not one of the configs (${groups.map((g) => JSON.stringify(g.label)).join(", ")})`);
-  }
+  const baselineIndex = findBaseline(groups, opts.baseline);
   const baseline = groups[baselineIndex]!;
   const figures: Figure[] = [];
   const tables: Table[] = [];

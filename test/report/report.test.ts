@@ -172,6 +172,10 @@ describe("report", () => {
     expect(() => loadReportData([empty])).toThrow(/no runs in .*expected run directories/);
     expect(() => loadReportData([join(empty, "nope")])).toThrow(QttdmError);
     expect(() => buildReport(loadReportData([root]), { baseline: "dqn", reps: 10 })).toThrow(/--baseline "dqn" is not one of the configs/);
+    // Part of exactly one label names that config; part of several is refused, naming them.
+    const partial = buildReport(loadReportData([root]), { baseline: "uniform", reps: 10 });
+    expect(partial.tables.map((t) => t.title)).toContain('Probability of improvement over default (replay.sampler="uniform")');
+    expect(() => buildReport(loadReportData([root]), { baseline: "default", reps: 10 })).toThrow(/--baseline "default" is part of 2 configs' labels \("default \(replay.sampler=\\"per\\"\)"/);
     const r = qttdm(["report", root, "--format", "jpg"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--format "jpg": expected svg or png');
