@@ -9,7 +9,7 @@ import type { Config } from "../config/schema.js";
 import { makeEnv } from "../envs/index.js";
 import type { Env } from "../envs/types.js";
 import { createAgent } from "./agents.js";
-import { loadCheckpoint } from "./checkpoint.js";
+import { loadCheckpoint, loadedEnvSteps } from "./checkpoint.js";
 import { readRunConfig, type HeldOutResult } from "./run-dir.js";
 import { aggregate } from "../report/stats.js";
 import { InfoRecorder, sceneRecorder, type EpisodeStatistics, type Trajectory } from "../report/trajectory.js";
@@ -138,6 +138,7 @@ export interface CheckpointEvalResult extends EvalResult {
 export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<CheckpointEvalResult> {
   const config = readRunConfig(opts.checkpoint);
   const ckpt = loadCheckpoint(opts.checkpoint);
+  const step = loadedEnvSteps(ckpt);
   await selectBackend(config.experiment.backend, config.experiment);
   const env = await makeEnv(config.env.id, config.env.options);
   const agent = createAgent(config, env, new Rng(0), { restoring: true });
@@ -148,7 +149,7 @@ export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<C
     const r = evaluate(env, greedyPolicy(agent, () => 0, rng, opts.mode), opts.episodes, seed, opts.record);
     const { trajectories, ...rest } = r;
     // Statistics before the trajectories, so that the recorded JSON reads from its summary to its bulk.
-    return { checkpoint: ckpt.dir, step: Number(ckpt.trainer.envSteps ?? 0), env: config.env.id, ...rest, statistics: episodeStatistics(r.returns, seed), ...(trajectories ? { trajectories } : {}) };
+    return { checkpoint: ckpt.dir, step, env: config.env.id, ...rest, statistics: episodeStatistics(r.returns, seed), ...(trajectories ? { trajectories } : {}) };
   } finally {
     agent.dispose();
     env.close();

@@ -234,6 +234,22 @@ describe("errors are one line, exit 2, and do not hide each other", () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it("qttdm eval refuses a damaged step in trainer.json before it plays, instead of reporting step 0", async () => {
+    const runs = tmp("damagedstep");
+    const config = loadConfig({ set: [`experiment.runsDir=${runs}`, "experiment.totalSteps=200", "eval.every=0", "checkpoint.every=0", ...tiny] });
+    await train({ config, progress: false, print: () => {} });
+    const run = onlyRun(runs);
+    const file = join(resolveCheckpointDir(run), "trainer.json");
+    const m = JSON.parse(readFileSync(file, "utf8"));
+    m.trainer.envSteps = "200";
+    writeFileSync(file, JSON.stringify(m));
+    const r = qttdm(["eval", "--checkpoint", run, "--episodes", "1", "--save"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/trainer\.json field "trainer\.envSteps" is "200"; expected a non-negative integer/);
+    expect(existsSync(join(run, "eval", "held-out.json"))).toBe(false);
+  });
+
   it("a garbage run config.yaml is named", async () => {
     const runs = tmp("garbagecfg");
     const config = loadConfig({ set: [`experiment.runsDir=${runs}`, "experiment.totalSteps=200", "eval.every=0", "checkpoint.every=0", ...tiny] });
