@@ -151,19 +151,6 @@ export function checkpointEnvSteps(runDir: string): number | null {
   return typeof steps === "number" ? steps : null;
 }
 
-/**
- * Env steps of a loaded checkpoint, for what reports them without resuming (`qttdm eval`): 0 where the trainer
- * state has none; a damaged value is refused rather than passed on as step 0.
- */
-export function loadedEnvSteps(ckpt: LoadedCheckpoint): number {
-  const steps = ckpt.trainer.envSteps;
-  if (steps === undefined) return 0;
-  if (typeof steps !== "number" || !Number.isSafeInteger(steps) || steps < 0) {
-    throw new FileFormatError(`checkpoint ${ckpt.dir}: trainer.json field "trainer.envSteps" is ${JSON.stringify(steps)}; expected a non-negative integer (the file is damaged)`);
-  }
-  return steps;
-}
-
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const dir = resolveCheckpointDir(path);
   const manifest = readManifest(dir);

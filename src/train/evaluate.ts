@@ -9,7 +9,8 @@ import type { Config } from "../config/schema.js";
 import { makeEnv } from "../envs/index.js";
 import type { Env } from "../envs/types.js";
 import { createAgent } from "./agents.js";
-import { loadCheckpoint, loadedEnvSteps } from "./checkpoint.js";
+import { loadCheckpoint } from "./checkpoint.js";
+import { parseEnvSteps } from "./trainer-state.js";
 import { readRunConfig, type HeldOutResult } from "./run-dir.js";
 import { aggregate } from "../report/stats.js";
 import { InfoRecorder, sceneRecorder, type EpisodeStatistics, type Trajectory } from "../report/trajectory.js";
@@ -138,7 +139,7 @@ export interface CheckpointEvalResult extends EvalResult {
 export async function evaluateCheckpoint(opts: CheckpointEvalOptions): Promise<CheckpointEvalResult> {
   const config = readRunConfig(opts.checkpoint);
   const ckpt = loadCheckpoint(opts.checkpoint);
-  const step = loadedEnvSteps(ckpt);
+  const step = parseEnvSteps(ckpt.trainer, ckpt.dir);
   await selectBackend(config.experiment.backend, config.experiment);
   const env = await makeEnv(config.env.id, config.env.options);
   const agent = createAgent(config, env, new Rng(0), { restoring: true });

@@ -53,3 +53,17 @@ export function parseTrainerState(raw: unknown, source: string): TrainerState {
   const field = issue.path.length ? `trainer.${issue.path.join(".")}` : "trainer";
   throw new FileFormatError(`checkpoint ${source}: trainer.json field "${field}": ${issue.message}; the file is damaged (resume from another checkpoint)`);
 }
+
+/**
+ * The env steps of a checkpoint's trainer state alone, for what reports them without resuming (`qttdm eval`),
+ * so that a checkpoint whose other fields are older or partial still evaluates: 0 where there are none; a damaged
+ * value is refused rather than passed on as step 0. @param source the checkpoint, for the error
+ */
+export function parseEnvSteps(trainer: Record<string, unknown>, source: string): number {
+  const steps = trainer.envSteps;
+  if (steps === undefined) return 0;
+  if (typeof steps !== "number" || !Number.isSafeInteger(steps) || steps < 0) {
+    throw new FileFormatError(`checkpoint ${source}: trainer.json field "trainer.envSteps" is ${JSON.stringify(steps)}; expected a non-negative integer (the file is damaged)`);
+  }
+  return steps;
+}
